@@ -9,7 +9,9 @@
 //! `yes`/`no`/`on`/`off` are booleans, `~` is null.
 
 mod node;
+mod emit;
 mod parse;
 
 pub use node::{Mapping, Node, Span, Value};
+pub use emit::to_yaml_string;
 pub use parse::{parse, YamlError};

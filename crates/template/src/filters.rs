@@ -1,0 +1,372 @@
+//! Ansible's filters and tests that minijinja lacks or defines differently.
+
+use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind};
+
+use crate::Json;
+
+pub(crate) fn register(env: &mut Environment<'static>) {
+    env.add_filter("default", default);
+    env.add_filter("d", default);
+    env.add_filter("bool", to_bool);
+    env.add_filter("int", to_int);
+    env.add_filter("regex_replace", regex_replace);
+    env.add_filter("to_json", to_json);
+    env.add_filter("to_nice_json", to_nice_json);
+    env.add_filter("from_json", from_json);
+    env.add_filter("to_yaml", to_yaml);
+    env.add_filter("to_nice_yaml", to_yaml);
+    env.add_filter("combine", combine);
+    env.add_filter("mandatory", mandatory);
+    env.add_test("skipped", |v: Value| flag(&v, "skipped"));
+    env.add_test("changed", |v: Value| flag(&v, "changed"));
+    env.add_test("failed", |v: Value| flag(&v, "failed"));
+    env.add_test("succeeded", |v: Value| !flag(&v, "failed"));
+    env.add_test("success", |v: Value| !flag(&v, "failed"));
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, message.into())
+}
+
+fn as_json(value: &Value) -> Result<Json, Error> {
+    serde_json::to_value(value).map_err(|e| invalid(format!("cannot convert value: {e}")))
+}
+
+/// `default(value, default='', boolean=false)`: with `boolean`, falsy values
+/// count as undefined too.
+fn default(value: Value, fallback: Option<Value>, boolean: Option<bool>) -> Value {
+    let missing = value.is_undefined() || (boolean.unwrap_or(false) && !value.is_true());
+    if missing {
+        fallback.unwrap_or_else(|| Value::from(""))
+    } else {
+        value
+    }
+}
+
+/// Ansible's `bool`: `yes`, `on`, `1`, `true` (any case) are true.
+fn to_bool(value: Value) -> bool {
+    match value.kind() {
+        ValueKind::Bool => value.is_true(),
+        ValueKind::Number => value.as_i64() == Some(1),
+        ValueKind::String => {
+            let text = value.as_str().unwrap_or_default().trim().to_ascii_lowercase();
+            matches!(text.as_str(), "yes" | "on" | "1" | "true" | "y" | "t")
+        }
+        _ => false,
+    }
+}
+
+/// Ansible's `int`: what does not parse becomes `default` (0).
+fn to_int(value: Value, default: Option<i64>, kwargs: Kwargs) -> Result<i64, Error> {
+    let base: Option<u32> = kwargs.get("base")?;
+    kwargs.assert_all_used()?;
+    let default = default.unwrap_or(0);
+    Ok(match value.kind() {
+        ValueKind::Bool => i64::from(value.is_true()),
+        ValueKind::Number => value
+            .as_i64()
+            .or_else(|| as_json(&value).ok()?.as_f64().map(|f| f as i64))
+            .unwrap_or(default),
+        ValueKind::String => {
+            let text = value.as_str().unwrap_or_default().trim();
+            match base {
+                Some(base) => {
+                    let digits = text
+                        .trim_start_matches("0x")
+                        .trim_start_matches("0o")
+                        .trim_start_matches("0b");
+                    i64::from_str_radix(digits, base).unwrap_or(default)
+                }
+                None => text
+                    .parse::<i64>()
+                    .ok()
+                    .or_else(|| text.parse::<f64>().ok().map(|f| f as i64))
+                    .unwrap_or(default),
+            }
+        }
+        _ => default,
+    })
+}
+
+/// `regex_replace(pattern, replacement, ignorecase=false, multiline=false)`
+/// with Python's `\1` and `\g<name>` back-references.
+fn regex_replace(
+    value: String,
+    pattern: Option<String>,
+    replacement: Option<String>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
+    let ignorecase: Option<bool> = kwargs.get("ignorecase")?;
+    let multiline: Option<bool> = kwargs.get("multiline")?;
+    kwargs.assert_all_used()?;
+    let pattern = pattern.unwrap_or_default();
+    let regex = regex::RegexBuilder::new(&pattern)
+        .case_insensitive(ignorecase.unwrap_or(false))
+        .multi_line(multiline.unwrap_or(false))
+        .build()
+        .map_err(|e| invalid(format!("regex_replace: invalid pattern `{pattern}`: {e}")))?;
+    let replacement = python_replacement(&replacement.unwrap_or_default());
+    Ok(regex.replace_all(&value, replacement.as_str()).into_owned())
+}
+
+fn python_replacement(python: &str) -> String {
+    let mut out = String::with_capacity(python.len());
+    let mut chars = python.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.peek().copied() {
+                Some(d) if d.is_ascii_digit() => {
+                    let mut group = String::new();
+                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        group.push(d);
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{group}}}"));
+                }
+                Some('g') => {
+                    chars.next();
+                    if chars.peek() == Some(&'<') {
+                        chars.next();
+                        let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
+                        out.push_str(&format!("${{{name}}}"));
+                    } else {
+                        out.push_str("\\g");
+                    }
+                }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                _ => out.push('\\'),
+            },
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Python's `json.dumps` layout (`", "` and `": "` separators), as Ansible's
+/// `to_json` prints.
+fn to_json(value: Value) -> Result<String, Error> {
+    let json = as_json(&value)?;
+    let mut out = String::new();
+    python_json(&json, &mut out);
+    Ok(out)
+}
+
+fn python_json(json: &Json, out: &mut String) {
+    match json {
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_json(item, out);
+            }
+            out.push(']');
+        }
+        Json::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&Json::String(k.clone()).to_string());
+                out.push_str(": ");
+                python_json(v, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// `to_nice_json`: sorted keys, four-space indent.
+fn to_nice_json(value: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
+    kwargs.assert_all_used()?;
+    let json = sort_keys(as_json(&value)?);
+    let indent = " ".repeat(indent.unwrap_or(4));
+    let mut buf = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    serde::Serialize::serialize(&json, &mut ser).map_err(|e| invalid(e.to_string()))?;
+    String::from_utf8(buf).map_err(|e| invalid(e.to_string()))
+}
+
+fn sort_keys(json: Json) -> Json {
+    match json {
+        Json::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Json::Object(entries.into_iter().map(|(k, v)| (k, sort_keys(v))).collect())
+        }
+        Json::Array(items) => Json::Array(items.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
+}
+
+fn from_json(text: String) -> Result<Value, Error> {
+    let json: Json =
+        serde_json::from_str(&text).map_err(|e| invalid(format!("from_json: {e}")))?;
+    Ok(Value::from_serialize(&json))
+}
+
+fn to_yaml(value: Value) -> Result<String, Error> {
+    Ok(runbook_yaml::to_yaml_string(&as_json(&value)?))
+}
+
+/// `combine(*dicts, recursive=false, list_merge='replace')`.
+fn combine(base: Value, others: minijinja::value::Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let recursive: Option<bool> = kwargs.get("recursive")?;
+    let list_merge: Option<String> = kwargs.get("list_merge")?;
+    kwargs.assert_all_used()?;
+    let list_merge = list_merge.unwrap_or_else(|| "replace".to_string());
+    if !matches!(list_merge.as_str(), "replace" | "keep" | "append" | "prepend") {
+        return Err(invalid(format!(
+            "combine: list_merge `{list_merge}` is not supported (use replace, keep, append or prepend)"
+        )));
+    }
+    let mut merged = as_json(&base)?;
+    if !merged.is_object() {
+        return Err(invalid("combine expects mappings"));
+    }
+    for other in others.iter() {
+        let other = as_json(other)?;
+        if !other.is_object() {
+            return Err(invalid("combine expects mappings"));
+        }
+        merge(&mut merged, other, recursive.unwrap_or(false), &list_merge);
+    }
+    Ok(Value::from_serialize(&merged))
+}
+
+fn merge(into: &mut Json, from: Json, recursive: bool, list_merge: &str) {
+    match (into, from) {
+        (Json::Object(a), Json::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(existing) if recursive && existing.is_object() && v.is_object() => {
+                        merge(existing, v, recursive, list_merge)
+                    }
+                    Some(Json::Array(existing)) if v.is_array() => {
+                        let Json::Array(new) = v else { continue };
+                        match list_merge {
+                            "keep" => {}
+                            "append" => existing.extend(new),
+                            "prepend" => {
+                                let old = std::mem::take(existing);
+                                *existing = new.into_iter().chain(old).collect();
+                            }
+                            _ => *existing = new,
+                        }
+                    }
+                    _ => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, from) => *slot = from,
+    }
+}
+
+fn mandatory(value: Value, msg: Option<String>) -> Result<Value, Error> {
+    if value.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            msg.unwrap_or_else(|| "mandatory variable not defined".to_string()),
+        ));
+    }
+    Ok(value)
+}
+
+fn flag(value: &Value, name: &str) -> bool {
+    value.get_attr(name).map(|v| v.is_true()).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, Layer, Scope};
+    use serde_json::json;
+
+    fn render(template: &str, vars: serde_json::Value) -> serde_json::Value {
+        let mut scope = Scope::new();
+        scope.push_lower(Layer::concrete(
+            vars.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        ));
+        Engine::new(std::path::Path::new("."))
+            .render(&json!(template), &scope)
+            .unwrap()
+    }
+
+    #[test]
+    fn default_filter() {
+        assert_eq!(render("{{ x | default('a') }}", json!({})), json!("a"));
+        assert_eq!(render("{{ x | d('a') }}", json!({"x": ""})), json!(""));
+        assert_eq!(render("{{ x | default('a', true) }}", json!({"x": ""})), json!("a"));
+        assert_eq!(render("{{ x.y | default('a') }}", json!({"x": {}})), json!("a"));
+    }
+
+    #[test]
+    fn type_filters() {
+        assert_eq!(render("{{ 'Yes' | bool }}", json!({})), json!(true));
+        assert_eq!(render("{{ 'off' | bool }}", json!({})), json!(false));
+        assert_eq!(render("{{ '42' | int }}", json!({})), json!(42));
+        assert_eq!(render("{{ 'x' | int }}", json!({})), json!(0));
+        assert_eq!(render("{{ 5 | string }}", json!({})), json!("5"));
+        assert_eq!(render("{{ ' A ' | trim | lower }}", json!({})), json!("a"));
+        assert_eq!(render("{{ 'a-b' | replace('-', '_') | upper }}", json!({})), json!("A_B"));
+    }
+
+    #[test]
+    fn regex_replace_python_groups() {
+        assert_eq!(
+            render(r"{{ 'ab12' | regex_replace('([a-z]+)(\\d+)', '\\2-\\1') }}", json!({})),
+            json!("12-ab")
+        );
+        assert_eq!(render("{{ 'a$b' | regex_replace('b', 'c') }}", json!({})), json!("a$c"));
+    }
+
+    #[test]
+    fn json_and_yaml_filters() {
+        assert_eq!(render("{{ {'a': [1, 2]} | to_json }}", json!({})), json!("{\"a\": [1, 2]}"));
+        assert_eq!(render("{{ '{\"a\": 1}' | from_json }}", json!({})), json!({"a": 1}));
+        assert_eq!(
+            render("{{ {'b': 1, 'a': 2} | to_nice_json }}", json!({})),
+            json!("{\n    \"a\": 2,\n    \"b\": 1\n}")
+        );
+        assert_eq!(render("{{ {'a': 'x'} | to_yaml }}", json!({})), json!("a: x\n"));
+    }
+
+    #[test]
+    fn combine_and_join() {
+        assert_eq!(
+            render("{{ a | combine(b) }}", json!({"a": {"x": {"y": 1}}, "b": {"x": {"z": 2}}})),
+            json!({"x": {"z": 2}})
+        );
+        assert_eq!(
+            render("{{ a | combine(b, recursive=true) }}", json!({"a": {"x": {"y": 1}}, "b": {"x": {"z": 2}}})),
+            json!({"x": {"y": 1, "z": 2}})
+        );
+        assert_eq!(render("{{ l | join(',') }}", json!({"l": ["a", "b"]})), json!("a,b"));
+    }
+
+    #[test]
+    fn result_tests() {
+        let vars = json!({"r": {"changed": true, "failed": false}, "s": {"skipped": true}});
+        assert_eq!(render("{{ r is changed }}", vars.clone()), json!(true));
+        assert_eq!(render("{{ r is failed }}", vars.clone()), json!(false));
+        assert_eq!(render("{{ r is succeeded }}", vars.clone()), json!(true));
+        assert_eq!(render("{{ s is skipped }}", vars.clone()), json!(true));
+        assert_eq!(render("{{ x is none }}", json!({"x": null})), json!(true));
+        assert_eq!(render("{{ x is undefined }}", json!({})), json!(true));
+    }
+}
