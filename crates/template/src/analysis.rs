@@ -167,9 +167,10 @@ impl Walker {
     fn args(&mut self, args: &[CallArg<'_>], proven: &BTreeSet<String>) {
         for arg in args {
             match arg {
-                CallArg::Pos(e) | CallArg::Kwarg(_, e) | CallArg::PosSplat(e) | CallArg::KwargSplat(e) => {
-                    self.expr(e, false, proven)
-                }
+                CallArg::Pos(e)
+                | CallArg::Kwarg(_, e)
+                | CallArg::PosSplat(e)
+                | CallArg::KwargSplat(e) => self.expr(e, false, proven),
             }
         }
     }
@@ -250,7 +251,10 @@ mod tests {
 
     fn refs(source: &str) -> (Vec<String>, Vec<String>) {
         let r = references(&Engine::new(Path::new(".")), source).unwrap();
-        (r.names.into_iter().collect(), r.required.into_iter().collect())
+        (
+            r.names.into_iter().collect(),
+            r.required.into_iter().collect(),
+        )
     }
 
     #[test]
@@ -262,7 +266,8 @@ mod tests {
 
     #[test]
     fn guarded_names_are_not_required() {
-        let (names, required) = refs("{{ boundary | default('none') }} {{ x if x is defined else y }}");
+        let (names, required) =
+            refs("{{ boundary | default('none') }} {{ x if x is defined else y }}");
         assert_eq!(names, ["boundary", "x", "y"]);
         assert_eq!(required, ["y"]);
     }
@@ -280,7 +285,8 @@ mod tests {
 
     #[test]
     fn when_expressions() {
-        let r = expression_references(&Engine::new(Path::new(".")), "a is defined and b | bool").unwrap();
+        let r = expression_references(&Engine::new(Path::new(".")), "a is defined and b | bool")
+            .unwrap();
         assert_eq!(r.names.into_iter().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(r.required.into_iter().collect::<Vec<_>>(), ["b"]);
     }

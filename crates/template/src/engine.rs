@@ -158,10 +158,8 @@ impl Engine {
             .env
             .compile_expression(expr)
             .map_err(|e| TemplateError::from_minijinja(&e))?;
-        let value = with_active(ctx, || {
-            compiled.eval(Value::from_dyn_object(ctx.clone()))
-        })
-        .map_err(|err| self.explain(&err, expr, ctx))?;
+        let value = with_active(ctx, || compiled.eval(Value::from_dyn_object(ctx.clone())))
+            .map_err(|err| self.explain(&err, expr, ctx))?;
         if value.is_undefined() {
             return Err(ctx
                 .take_failure()
@@ -172,7 +170,12 @@ impl Engine {
 
     /// Turns a minijinja error into ours, naming the undefined variable when
     /// that is what went wrong.
-    fn explain(&self, err: &minijinja::Error, source: &str, ctx: &Arc<LazyContext>) -> TemplateError {
+    fn explain(
+        &self,
+        err: &minijinja::Error,
+        source: &str,
+        ctx: &Arc<LazyContext>,
+    ) -> TemplateError {
         if let Some(failure) = ctx.take_failure() {
             return failure;
         }
@@ -251,7 +254,10 @@ fn truthy(value: &Json) -> bool {
         Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
         Json::String(s) => {
             let s = s.trim();
-            !(s.is_empty() || s.eq_ignore_ascii_case("false") || s == "0" || s.eq_ignore_ascii_case("no"))
+            !(s.is_empty()
+                || s.eq_ignore_ascii_case("false")
+                || s == "0"
+                || s.eq_ignore_ascii_case("no"))
         }
         Json::Array(a) => !a.is_empty(),
         Json::Object(o) => !o.is_empty(),
@@ -298,8 +304,14 @@ mod tests {
 
     #[test]
     fn lazy_vars_follow_references() {
-        let s = scope(json!({"a": "{{ b }}-x", "b": "{{ c | upper }}", "c": "y"}), true);
-        assert_eq!(engine().render(&json!("{{ a }}"), &s).unwrap(), json!("Y-x"));
+        let s = scope(
+            json!({"a": "{{ b }}-x", "b": "{{ c | upper }}", "c": "y"}),
+            true,
+        );
+        assert_eq!(
+            engine().render(&json!("{{ a }}"), &s).unwrap(),
+            json!("Y-x")
+        );
     }
 
     #[test]
@@ -312,29 +324,66 @@ mod tests {
     #[test]
     fn undefined_names_the_variable() {
         let s = scope(json!({"a": 1}), false);
-        let err = engine().render(&json!("x {{ missing }} y"), &s).unwrap_err();
-        assert_eq!(err, TemplateError::Undefined { name: "missing".into() });
-        let err = engine().render(&json!("{{ missing.attr }}"), &s).unwrap_err();
-        assert_eq!(err, TemplateError::Undefined { name: "missing".into() });
-        let err = engine().render(&json!("{{ other }}"), &scope(json!({"other": "{{ gone }}"}), true)).unwrap_err();
-        assert_eq!(err, TemplateError::Undefined { name: "gone".into() });
+        let err = engine()
+            .render(&json!("x {{ missing }} y"), &s)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            TemplateError::Undefined {
+                name: "missing".into()
+            }
+        );
+        let err = engine()
+            .render(&json!("{{ missing.attr }}"), &s)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            TemplateError::Undefined {
+                name: "missing".into()
+            }
+        );
+        let err = engine()
+            .render(
+                &json!("{{ other }}"),
+                &scope(json!({"other": "{{ gone }}"}), true),
+            )
+            .unwrap_err();
+        assert_eq!(
+            err,
+            TemplateError::Undefined {
+                name: "gone".into()
+            }
+        );
     }
 
     #[test]
     fn conditions() {
-        let s = scope(json!({"flag": "yes", "n": 0, "r": {"skipped": true}}), false);
+        let s = scope(
+            json!({"flag": "yes", "n": 0, "r": {"skipped": true}}),
+            false,
+        );
         let e = engine();
         assert!(e.eval_condition(&json!("flag | bool"), &s).unwrap());
         assert!(!e.eval_condition(&json!("n > 0"), &s).unwrap());
         assert!(e.eval_condition(&json!("r is skipped"), &s).unwrap());
-        assert!(e.eval_condition(&json!("missing is not defined"), &s).unwrap());
-        assert!(!e.eval_condition(&json!(["flag | bool", "n > 0"]), &s).unwrap());
+        assert!(e
+            .eval_condition(&json!("missing is not defined"), &s)
+            .unwrap());
+        assert!(!e
+            .eval_condition(&json!(["flag | bool", "n > 0"]), &s)
+            .unwrap());
     }
 
     #[test]
     fn omit_and_text_without_templates() {
         let s = scope(json!({"omit": OMIT}), false);
-        assert_eq!(engine().render(&json!("{{ omit }}"), &s).unwrap(), json!(OMIT));
-        assert_eq!(engine().render(&json!("plain"), &s).unwrap(), json!("plain"));
+        assert_eq!(
+            engine().render(&json!("{{ omit }}"), &s).unwrap(),
+            json!(OMIT)
+        );
+        assert_eq!(
+            engine().render(&json!("plain"), &s).unwrap(),
+            json!("plain")
+        );
     }
 }

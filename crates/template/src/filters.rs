@@ -50,7 +50,11 @@ fn to_bool(value: Value) -> bool {
         ValueKind::Bool => value.is_true(),
         ValueKind::Number => value.as_i64() == Some(1),
         ValueKind::String => {
-            let text = value.as_str().unwrap_or_default().trim().to_ascii_lowercase();
+            let text = value
+                .as_str()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
             matches!(text.as_str(), "yes" | "on" | "1" | "true" | "y" | "t")
         }
         _ => false,
@@ -206,7 +210,12 @@ fn sort_keys(json: Json) -> Json {
         Json::Object(map) => {
             let mut entries: Vec<_> = map.into_iter().collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Json::Object(entries.into_iter().map(|(k, v)| (k, sort_keys(v))).collect())
+            Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
         }
         Json::Array(items) => Json::Array(items.into_iter().map(sort_keys).collect()),
         other => other,
@@ -214,8 +223,7 @@ fn sort_keys(json: Json) -> Json {
 }
 
 fn from_json(text: String) -> Result<Value, Error> {
-    let json: Json =
-        serde_json::from_str(&text).map_err(|e| invalid(format!("from_json: {e}")))?;
+    let json: Json = serde_json::from_str(&text).map_err(|e| invalid(format!("from_json: {e}")))?;
     Ok(Value::from_serialize(&json))
 }
 
@@ -224,12 +232,19 @@ fn to_yaml(value: Value) -> Result<String, Error> {
 }
 
 /// `combine(*dicts, recursive=false, list_merge='replace')`.
-fn combine(base: Value, others: minijinja::value::Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+fn combine(
+    base: Value,
+    others: minijinja::value::Rest<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let recursive: Option<bool> = kwargs.get("recursive")?;
     let list_merge: Option<String> = kwargs.get("list_merge")?;
     kwargs.assert_all_used()?;
     let list_merge = list_merge.unwrap_or_else(|| "replace".to_string());
-    if !matches!(list_merge.as_str(), "replace" | "keep" | "append" | "prepend") {
+    if !matches!(
+        list_merge.as_str(),
+        "replace" | "keep" | "append" | "prepend"
+    ) {
         return Err(invalid(format!(
             "combine: list_merge `{list_merge}` is not supported (use replace, keep, append or prepend)"
         )));
@@ -300,7 +315,11 @@ mod tests {
     fn render(template: &str, vars: serde_json::Value) -> serde_json::Value {
         let mut scope = Scope::new();
         scope.push_lower(Layer::concrete(
-            vars.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            vars.as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         ));
         Engine::new(std::path::Path::new("."))
             .render(&json!(template), &scope)
@@ -311,8 +330,14 @@ mod tests {
     fn default_filter() {
         assert_eq!(render("{{ x | default('a') }}", json!({})), json!("a"));
         assert_eq!(render("{{ x | d('a') }}", json!({"x": ""})), json!(""));
-        assert_eq!(render("{{ x | default('a', true) }}", json!({"x": ""})), json!("a"));
-        assert_eq!(render("{{ x.y | default('a') }}", json!({"x": {}})), json!("a"));
+        assert_eq!(
+            render("{{ x | default('a', true) }}", json!({"x": ""})),
+            json!("a")
+        );
+        assert_eq!(
+            render("{{ x.y | default('a') }}", json!({"x": {}})),
+            json!("a")
+        );
     }
 
     #[test]
@@ -323,40 +348,67 @@ mod tests {
         assert_eq!(render("{{ 'x' | int }}", json!({})), json!(0));
         assert_eq!(render("{{ 5 | string }}", json!({})), json!("5"));
         assert_eq!(render("{{ ' A ' | trim | lower }}", json!({})), json!("a"));
-        assert_eq!(render("{{ 'a-b' | replace('-', '_') | upper }}", json!({})), json!("A_B"));
+        assert_eq!(
+            render("{{ 'a-b' | replace('-', '_') | upper }}", json!({})),
+            json!("A_B")
+        );
     }
 
     #[test]
     fn regex_replace_python_groups() {
         assert_eq!(
-            render(r"{{ 'ab12' | regex_replace('([a-z]+)(\\d+)', '\\2-\\1') }}", json!({})),
+            render(
+                r"{{ 'ab12' | regex_replace('([a-z]+)(\\d+)', '\\2-\\1') }}",
+                json!({})
+            ),
             json!("12-ab")
         );
-        assert_eq!(render("{{ 'a$b' | regex_replace('b', 'c') }}", json!({})), json!("a$c"));
+        assert_eq!(
+            render("{{ 'a$b' | regex_replace('b', 'c') }}", json!({})),
+            json!("a$c")
+        );
     }
 
     #[test]
     fn json_and_yaml_filters() {
-        assert_eq!(render("{{ {'a': [1, 2]} | to_json }}", json!({})), json!("{\"a\": [1, 2]}"));
-        assert_eq!(render("{{ '{\"a\": 1}' | from_json }}", json!({})), json!({"a": 1}));
+        assert_eq!(
+            render("{{ {'a': [1, 2]} | to_json }}", json!({})),
+            json!("{\"a\": [1, 2]}")
+        );
+        assert_eq!(
+            render("{{ '{\"a\": 1}' | from_json }}", json!({})),
+            json!({"a": 1})
+        );
         assert_eq!(
             render("{{ {'b': 1, 'a': 2} | to_nice_json }}", json!({})),
             json!("{\n    \"a\": 2,\n    \"b\": 1\n}")
         );
-        assert_eq!(render("{{ {'a': 'x'} | to_yaml }}", json!({})), json!("a: x\n"));
+        assert_eq!(
+            render("{{ {'a': 'x'} | to_yaml }}", json!({})),
+            json!("a: x\n")
+        );
     }
 
     #[test]
     fn combine_and_join() {
         assert_eq!(
-            render("{{ a | combine(b) }}", json!({"a": {"x": {"y": 1}}, "b": {"x": {"z": 2}}})),
+            render(
+                "{{ a | combine(b) }}",
+                json!({"a": {"x": {"y": 1}}, "b": {"x": {"z": 2}}})
+            ),
             json!({"x": {"z": 2}})
         );
         assert_eq!(
-            render("{{ a | combine(b, recursive=true) }}", json!({"a": {"x": {"y": 1}}, "b": {"x": {"z": 2}}})),
+            render(
+                "{{ a | combine(b, recursive=true) }}",
+                json!({"a": {"x": {"y": 1}}, "b": {"x": {"z": 2}}})
+            ),
             json!({"x": {"y": 1, "z": 2}})
         );
-        assert_eq!(render("{{ l | join(',') }}", json!({"l": ["a", "b"]})), json!("a,b"));
+        assert_eq!(
+            render("{{ l | join(',') }}", json!({"l": ["a", "b"]})),
+            json!("a,b")
+        );
     }
 
     #[test]

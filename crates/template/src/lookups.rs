@@ -111,12 +111,28 @@ mod tests {
         std::fs::write(dir.path().join("a.txt"), "hello\n\n").unwrap();
         std::fs::write(dir.path().join("t.j2"), "name={{ who }}").unwrap();
         let mut scope = Scope::new();
-        scope.push_lower(Layer::concrete([("who".to_string(), json!("x"))].into_iter().collect()));
+        scope.push_lower(Layer::concrete(
+            [("who".to_string(), json!("x"))].into_iter().collect(),
+        ));
         let engine = Engine::new(dir.path());
-        assert_eq!(engine.render(&json!("{{ lookup('file', 'a.txt') }}"), &scope).unwrap(), json!("hello"));
-        assert_eq!(engine.render(&json!("{{ lookup('template', 't.j2') }}"), &scope).unwrap(), json!("name=x"));
-        let err = engine.render(&json!("{{ lookup('file', 'nope.txt') }}"), &scope).unwrap_err();
-        let TemplateError::Render { message } = err else { panic!("{err:?}") };
+        assert_eq!(
+            engine
+                .render(&json!("{{ lookup('file', 'a.txt') }}"), &scope)
+                .unwrap(),
+            json!("hello")
+        );
+        assert_eq!(
+            engine
+                .render(&json!("{{ lookup('template', 't.j2') }}"), &scope)
+                .unwrap(),
+            json!("name=x")
+        );
+        let err = engine
+            .render(&json!("{{ lookup('file', 'nope.txt') }}"), &scope)
+            .unwrap_err();
+        let TemplateError::Render { message } = err else {
+            panic!("{err:?}")
+        };
         assert!(message.contains("cannot read `nope.txt`"), "{message}");
     }
 
@@ -125,10 +141,21 @@ mod tests {
         let engine = Engine::new(std::path::Path::new("."));
         let scope = Scope::new();
         assert_eq!(
-            engine.render(&json!("{{ lookup('env', 'RUNBOOK_SURELY_UNSET_VAR') }}"), &scope).unwrap(),
+            engine
+                .render(
+                    &json!("{{ lookup('env', 'RUNBOOK_SURELY_UNSET_VAR') }}"),
+                    &scope
+                )
+                .unwrap(),
             json!("")
         );
-        let err = engine.render(&json!("{{ lookup('pipe', 'ls') }}"), &scope).unwrap_err();
-        assert!(err.to_string().contains("lookup plugin `pipe` is not supported"), "{err}");
+        let err = engine
+            .render(&json!("{{ lookup('pipe', 'ls') }}"), &scope)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("lookup plugin `pipe` is not supported"),
+            "{err}"
+        );
     }
 }

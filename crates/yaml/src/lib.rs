@@ -8,10 +8,10 @@
 //! Plain scalars resolve as YAML 1.1 does in PyYAML (what Ansible uses):
 //! `yes`/`no`/`on`/`off` are booleans, `~` is null.
 
-mod node;
 mod emit;
+mod node;
 mod parse;
 
-pub use node::{Mapping, Node, Span, Value};
 pub use emit::to_yaml_string;
+pub use node::{Mapping, Node, Span, Value};
 pub use parse::{parse, YamlError};

@@ -24,15 +24,9 @@ pub fn parse(source: &str) -> Result<Node, YamlError> {
     if let Some(err) = builder.error {
         return Err(err);
     }
-    Ok(builder.root.unwrap_or_else(|| {
-        Node::new(
-            Value::Null,
-            Span {
-                line: 1,
-                column: 1,
-            },
-        )
-    }))
+    Ok(builder
+        .root
+        .unwrap_or_else(|| Node::new(Value::Null, Span { line: 1, column: 1 })))
 }
 
 fn span_of(mark: &Marker) -> Span {
@@ -132,7 +126,11 @@ fn merge_into(mapping: &mut Mapping, source: Node, merged: &mut Vec<Value>) {
     };
     for source in sources {
         for (k, v) in source.entries {
-            if !mapping.entries.iter().any(|(existing, _)| existing.value == k.value) {
+            if !mapping
+                .entries
+                .iter()
+                .any(|(existing, _)| existing.value == k.value)
+            {
                 merged.push(k.value.clone());
                 mapping.entries.push((k, v));
             }
@@ -166,7 +164,8 @@ impl MarkedEventReceiver for Builder {
                 self.stack.push(Open::Map(node, anchor, None, Vec::new()));
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some(Open::Seq(node, anchor) | Open::Map(node, anchor, _, _)) = self.stack.pop()
+                if let Some(Open::Seq(node, anchor) | Open::Map(node, anchor, _, _)) =
+                    self.stack.pop()
                 {
                     self.push(node, anchor);
                 }
@@ -308,14 +307,21 @@ mod tests {
         assert_eq!(key.span, Span { line: 2, column: 1 });
         let items = doc.get("b").unwrap().as_seq().unwrap();
         // A tagged scalar is placed at its text, after the tag.
-        assert_eq!(items[1].span, Span { line: 4, column: 10 });
+        assert_eq!(
+            items[1].span,
+            Span {
+                line: 4,
+                column: 10
+            }
+        );
         assert_eq!(items[1].tag.as_deref(), Some("!Ref"));
         assert_eq!(items[1].as_str(), Some("Y"));
     }
 
     #[test]
     fn yaml_1_1_scalars() {
-        let doc = parse("a: yes\nb: 'yes'\nc: ~\nd: 0x1f\ne: 1.5\nf: 1.2.3\ng: 010\nh: Off").unwrap();
+        let doc =
+            parse("a: yes\nb: 'yes'\nc: ~\nd: 0x1f\ne: 1.5\nf: 1.2.3\ng: 010\nh: Off").unwrap();
         let j = doc.to_json();
         assert_eq!(j["a"], true);
         assert_eq!(j["b"], "yes");

@@ -1,0 +1,79 @@
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use runbook_yaml::Span;
+
+/// A place in a file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    pub file: Arc<PathBuf>,
+    pub span: Span,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.span)
+    }
+}
+
+/// What kind of problem a [`PlaybookError`] is; the CLI maps kinds to exit
+/// codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A file could not be read.
+    Io,
+    /// YAML (or JSON) that does not parse.
+    Syntax,
+    /// Well-formed YAML that is not a valid playbook: unknown keyword,
+    /// module or option, wrong type, missing option.
+    Schema,
+    /// A bad `-e` value.
+    ExtraVars,
+    /// A template that does not parse or cannot render.
+    Template,
+    /// A variable that nothing defines.
+    Undefined,
+    /// Something runbook deliberately does not do (yet).
+    Unsupported,
+}
+
+/// One problem found in a playbook, with where it is and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PlaybookError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub location: Option<Location>,
+    /// The task the problem is in, by display name.
+    pub task: Option<String>,
+    pub help: Option<String>,
+}
+
+impl PlaybookError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        PlaybookError {
+            kind,
+            message: message.into(),
+            location: None,
+            task: None,
+            help: None,
+        }
+    }
+
+    pub fn at(mut self, location: Location) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    pub fn in_task(mut self, task: impl Into<String>) -> Self {
+        self.task = Some(task.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
