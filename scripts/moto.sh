@@ -2,6 +2,8 @@
 # Run a local moto server (the AWS emulator used by runbook's tests and demos).
 #
 #   scripts/moto.sh start [--record]   start (or reuse) a server on a free loopback port
+#                                      (--record: moto's request recorder, saved to
+#                                      .moto/recording by /moto-api/recorder/...)
 #   scripts/moto.sh stop               stop the server recorded in .moto/pid
 #   scripts/moto.sh reset              wipe all emulated state (POST /moto-api/reset)
 #
@@ -27,7 +29,11 @@ alive() {
     [[ -f "$pidfile" ]] || return 1
     local pid
     pid="$(cat "$pidfile")"
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+    # Guard against a recycled pid: it must still be a moto_server.
+    if [[ -r "/proc/$pid/cmdline" ]]; then
+        tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q moto_server
+    fi
 }
 
 port_of_running() {
@@ -71,13 +77,17 @@ CONF
     } >"$state/env"
 }
 
-wait_ready() {
-    local port="$1" pid="$2" i
-    for ((i = 0; i < 300; i++)); do
-        if python3 - "$port" <<'PY' 2>/dev/null; then
+answers() {
+    python3 - "$1" <<'PY' 2>/dev/null
 import sys, urllib.request
 urllib.request.urlopen("http://127.0.0.1:%s/moto-api/" % sys.argv[1], timeout=1).read()
 PY
+}
+
+wait_ready() {
+    local port="$1" pid="$2" i
+    for ((i = 0; i < 300; i++)); do
+        if answers "$port"; then
             return 0
         fi
         kill -0 "$pid" 2>/dev/null || break
@@ -104,6 +114,7 @@ cmd_start() {
         local port
         port="$(port_of_running)"
         [[ -n "$port" ]] || die "server pid $(cat "$pidfile") is alive but $portfile is missing"
+        answers "$port" || die "pid $(cat "$pidfile") is alive but nothing answers on http://127.0.0.1:$port/moto-api/ (stale .moto/pid? run scripts/moto.sh stop)"
         write_aws_files "$port"
         echo "moto.sh: reusing moto_server pid $(cat "$pidfile") on http://127.0.0.1:$port"
         return 0
@@ -113,7 +124,7 @@ cmd_start() {
     local port
     port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
     if ((record)); then
-        MOTO_ENABLE_RECORDING=True nohup "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
+        MOTO_ENABLE_RECORDING=True MOTO_RECORDER_FILEPATH="$state/recording" nohup "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
     else
         nohup "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
     fi
