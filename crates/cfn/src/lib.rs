@@ -344,8 +344,52 @@ fn substitute(
     Some(out)
 }
 
+/// A template parameter value as amazon.aws sends it: lists joined with
+/// commas, scalars as Python's `str()` prints them (`True`, `None`), and
+/// `{value: ...}` unwrapped. `None` for `{use_previous_value: true}`.
+pub fn parameter_value(value: &Json) -> Option<String> {
+    match value {
+        Json::Object(map) => {
+            let previous = map.get("use_previous_value").is_some_and(|v| match v {
+                Json::Bool(b) => *b,
+                Json::String(s) => {
+                    matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "1")
+                }
+                _ => false,
+            });
+            if previous {
+                None
+            } else {
+                Some(python_str(map.get("value").unwrap_or(&Json::Null)))
+            }
+        }
+        Json::Array(items) => Some(items.iter().map(python_str).collect::<Vec<_>>().join(",")),
+        other => Some(python_str(other)),
+    }
+}
+
+fn python_str(value: &Json) -> String {
+    match value {
+        Json::Null => "None".into(),
+        Json::Bool(true) => "True".into(),
+        Json::Bool(false) => "False".into(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parameter_values_as_amazon_aws_sends_them() {
+        assert_eq!(parameter_value(&json!("x")).as_deref(), Some("x"));
+        assert_eq!(parameter_value(&json!(true)).as_deref(), Some("True"));
+        assert_eq!(parameter_value(&json!(3)).as_deref(), Some("3"));
+        assert_eq!(parameter_value(&json!(["a", "b"])).as_deref(), Some("a,b"));
+        assert_eq!(parameter_value(&json!({"value": 1})).as_deref(), Some("1"));
+        assert_eq!(parameter_value(&json!({"use_previous_value": true})), None);
+    }
+
     use super::*;
 
     const TEMPLATE: &str = r#"

@@ -1,1 +1,136 @@
+//! The task graph: an edge A -> B means B waits for A, and every edge says
+//! why (a registered variable B reads, an export B's template imports, the
+//! same stack, or `depends_on`).
+//!
+//! Building the graph is also where a playbook is checked as a whole:
+//! undefined variables, missing or broken templates, unknown `depends_on`
+//! names and cycles are all reported here, before anything runs.
 
+mod build;
+mod reads;
+mod render;
+mod targets;
+
+use std::fmt;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use runbook_playbook::{PlaybookError, TaskId};
+
+pub use build::build;
+pub use render::Format;
+pub use targets::{AccountKey, StaticTarget};
+
+/// Why one task waits for another.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EdgeReason {
+    /// Reads a variable the other task registers.
+    Register(String),
+    /// Reads a fact the other task sets with set_fact.
+    SetFact(String),
+    /// Sets a variable the other task read (or set) before it.
+    Overwrites(String),
+    /// Imports a CloudFormation export the other task's stack makes.
+    Export(String),
+    /// Targets the same stack, so file order is kept.
+    SameStack,
+    DependsOn,
+}
+
+impl fmt::Display for EdgeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EdgeReason::Register(name) => write!(f, "register {name}"),
+            EdgeReason::SetFact(name) => write!(f, "set_fact {name}"),
+            EdgeReason::Overwrites(name) => write!(f, "overwrites {name}"),
+            EdgeReason::Export(name) => write!(f, "export {name}"),
+            EdgeReason::SameStack => write!(f, "same stack"),
+            EdgeReason::DependsOn => write!(f, "depends_on"),
+        }
+    }
+}
+
+/// A finished, acyclic task graph. Node `i` is task `i` of the playbook.
+#[derive(Debug)]
+pub struct TaskGraph {
+    graph: DiGraph<TaskId, EdgeReason>,
+    /// What each AWS task targets, as far as it is known before running.
+    pub targets: Vec<Option<StaticTarget>>,
+    /// Problems that do not stop a run (an import name that cannot be
+    /// resolved, an import no task exports).
+    pub warnings: Vec<PlaybookError>,
+}
+
+impl TaskGraph {
+    pub fn len(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.graph.node_count() == 0
+    }
+
+    /// The tasks `task` waits for, without duplicates, in file order.
+    pub fn dependencies(&self, task: TaskId) -> Vec<TaskId> {
+        self.neighbours(task, Direction::Incoming)
+    }
+
+    /// The tasks that wait for `task`, without duplicates, in file order.
+    pub fn dependents(&self, task: TaskId) -> Vec<TaskId> {
+        self.neighbours(task, Direction::Outgoing)
+    }
+
+    fn neighbours(&self, task: TaskId, direction: Direction) -> Vec<TaskId> {
+        let mut out: Vec<TaskId> = self
+            .graph
+            .neighbors_directed(NodeIndex::new(task), direction)
+            .map(|n| n.index())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Every edge as (from, to, reason), sorted.
+    pub fn edges(&self) -> Vec<(TaskId, TaskId, &EdgeReason)> {
+        let mut edges: Vec<_> = self
+            .graph
+            .edge_references()
+            .map(|e| (e.source().index(), e.target().index(), e.weight()))
+            .collect();
+        edges.sort();
+        edges
+    }
+
+    /// Tasks grouped in waves: each wave only waits for earlier waves, so
+    /// a wave's tasks can run together.
+    pub fn waves(&self) -> Vec<Vec<TaskId>> {
+        let mut level = vec![0usize; self.len()];
+        // Node indices follow file order, but edges may point backwards
+        // (an import of a later task's export), so walk topologically.
+        let order = petgraph::algo::toposort(&self.graph, None).unwrap_or_default();
+        for node in order {
+            let l = self
+                .graph
+                .neighbors_directed(node, Direction::Incoming)
+                .map(|p| level[p.index()] + 1)
+                .max()
+                .unwrap_or(0);
+            level[node.index()] = l;
+        }
+        let depth = level.iter().copied().max().map_or(0, |m| m + 1);
+        let mut waves = vec![Vec::new(); depth];
+        for (task, l) in level.into_iter().enumerate() {
+            waves[l].push(task);
+        }
+        waves
+    }
+
+    /// Tasks in an order where each comes after everything it waits for.
+    pub fn topological_order(&self) -> Vec<TaskId> {
+        petgraph::algo::toposort(&self.graph, None)
+            .map(|order| order.into_iter().map(|n| n.index()).collect())
+            .unwrap_or_default()
+    }
+}

@@ -37,6 +37,8 @@ pub enum ErrorKind {
     Undefined,
     /// Something runbook deliberately does not do (yet).
     Unsupported,
+    /// Tasks that wait for each other in a circle.
+    Cycle,
 }
 
 /// One problem found in a playbook, with where it is and what to do.

@@ -9,10 +9,12 @@ pub mod extra_vars;
 mod load;
 mod model;
 pub mod modules;
+mod vars;
 
 pub use error::{ErrorKind, Location, PlaybookError};
 pub use load::load;
 pub use model::{Arg, Play, Playbook, Task, TaskId};
 pub use modules::{ModuleKind, ModuleSpec, OptionKind, OptionSpec};
+pub use vars::MAGIC_VARS;
 
 pub type Json = serde_json::Value;

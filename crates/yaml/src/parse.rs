@@ -77,7 +77,14 @@ impl Builder {
                 }
             }
             Some(Open::Map(map, _, pending_key, merged)) => match pending_key.take() {
-                None => *pending_key = Some(node),
+                None => {
+                    // yaml-rust2 places a block mapping at its first value;
+                    // its first key is where a reader looks for it.
+                    if matches!(&map.value, Value::Map(m) if m.is_empty()) && node.span < map.span {
+                        map.span = node.span;
+                    }
+                    *pending_key = Some(node)
+                }
                 Some(key) => {
                     let Value::Map(mapping) = &mut map.value else {
                         return;

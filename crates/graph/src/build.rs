@@ -1,0 +1,499 @@
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use indexmap::IndexMap;
+use petgraph::graph::{DiGraph, NodeIndex};
+use runbook_playbook::{
+    modules, ErrorKind, Json, Location, ModuleKind, Playbook, PlaybookError, TaskId, MAGIC_VARS,
+};
+use runbook_template::Engine;
+
+use crate::reads::{task_reads, value_reads, Read};
+use crate::targets::{analyse, AccountKey, StaticTarget};
+use crate::{EdgeReason, TaskGraph};
+
+/// Where a variable's value comes from, for a reader at some point.
+enum Source {
+    /// Registered or set by an earlier task.
+    Task(TaskId),
+    /// An extra, task or play variable (templated when read).
+    Value(Json, Location),
+    Magic,
+    Missing,
+}
+
+/// Builds and checks the task graph. Problems that must stop a run are
+/// returned as errors (all of them); the rest are warnings in the graph.
+pub fn build(
+    playbook: &Playbook,
+    extra_vars: &IndexMap<String, Json>,
+) -> Result<TaskGraph, Vec<PlaybookError>> {
+    let engine = Engine::new(&playbook.dir);
+    let mut builder = Builder {
+        playbook,
+        extra_vars,
+        engine,
+        graph: DiGraph::with_capacity(playbook.tasks.len(), playbook.tasks.len() * 2),
+        edge_set: BTreeSet::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        producers: HashMap::new(),
+    };
+    for task in &playbook.tasks {
+        builder.graph.add_node(task.id);
+    }
+    builder.index_producers();
+    builder.data_edges();
+    let targets = builder.stack_edges();
+    builder.depends_on_edges();
+    if builder.errors.is_empty() {
+        builder.check_cycles();
+    }
+    if builder.errors.is_empty() {
+        Ok(TaskGraph {
+            graph: builder.graph,
+            targets,
+            warnings: builder.warnings,
+        })
+    } else {
+        Err(builder.errors)
+    }
+}
+
+struct Builder<'a> {
+    playbook: &'a Playbook,
+    extra_vars: &'a IndexMap<String, Json>,
+    engine: Engine,
+    graph: DiGraph<TaskId, EdgeReason>,
+    edge_set: BTreeSet<(TaskId, TaskId, EdgeReason)>,
+    errors: Vec<PlaybookError>,
+    warnings: Vec<PlaybookError>,
+    /// Tasks that set each variable (register or set_fact), in file order.
+    producers: HashMap<String, Vec<(TaskId, EdgeReason)>>,
+}
+
+impl Builder<'_> {
+    fn edge(&mut self, from: TaskId, to: TaskId, reason: EdgeReason) {
+        if from != to && self.edge_set.insert((from, to, reason.clone())) {
+            self.graph
+                .add_edge(NodeIndex::new(from), NodeIndex::new(to), reason);
+        }
+    }
+
+    fn index_producers(&mut self) {
+        for task in &self.playbook.tasks {
+            if let Some(name) = &task.register {
+                self.producers
+                    .entry(name.clone())
+                    .or_default()
+                    .push((task.id, EdgeReason::Register(name.clone())));
+            }
+            if task.module.kind == ModuleKind::SetFact {
+                for key in task.args.keys().filter(|k| *k != "cacheable") {
+                    self.producers
+                        .entry(key.clone())
+                        .or_default()
+                        .push((task.id, EdgeReason::SetFact(key.clone())));
+                }
+            }
+        }
+    }
+
+    /// The nearest task before `reader` that sets `name`.
+    fn producer_before(&self, name: &str, reader: TaskId) -> Option<(TaskId, EdgeReason)> {
+        self.producers
+            .get(name)?
+            .iter()
+            .rev()
+            .find(|(id, _)| *id < reader)
+            .cloned()
+    }
+
+    fn producer_after(&self, name: &str, reader: TaskId) -> Option<TaskId> {
+        self.producers
+            .get(name)?
+            .iter()
+            .find(|(id, _)| *id > reader)
+            .map(|(id, _)| *id)
+    }
+
+    fn source(&self, name: &str, reader: TaskId) -> Source {
+        let task = &self.playbook.tasks[reader];
+        if let Some(value) = self.extra_vars.get(name) {
+            return Source::Value(value.clone(), task.location.clone());
+        }
+        if let Some((producer, _)) = self.producer_before(name, reader) {
+            return Source::Task(producer);
+        }
+        if let Some(arg) = task.vars.get(name) {
+            return Source::Value(arg.value.clone(), arg.location.clone());
+        }
+        let play = &self.playbook.plays[task.play];
+        if let Some(value) = play.vars.get(name) {
+            let location = play
+                .var_locations
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| play.location.clone());
+            return Source::Value(value.clone(), location);
+        }
+        if MAGIC_VARS.contains(&name) {
+            return Source::Magic;
+        }
+        Source::Missing
+    }
+
+    /// Data edges: each variable a task reads, followed through the vars
+    /// that hold templates, leads to the task that produces it.
+    fn data_edges(&mut self) {
+        for task in &self.playbook.tasks {
+            let mut errors = Vec::new();
+            let mut pending: Vec<(Read, Vec<String>)> = task_reads(&self.engine, task, &mut errors)
+                .into_iter()
+                .map(|r| (r, Vec::new()))
+                .collect();
+            let mut seen: BTreeSet<String> = BTreeSet::new();
+            let mut reported: BTreeSet<String> = BTreeSet::new();
+            while let Some((read, via)) = pending.pop() {
+                match self.source(&read.name, task.id) {
+                    Source::Task(producer) => {
+                        let (_, reason) = self
+                            .producer_before(&read.name, task.id)
+                            .expect("source found a producer");
+                        self.edge(producer, task.id, reason);
+                    }
+                    Source::Value(value, location) => {
+                        if seen.insert(read.name.clone()) {
+                            let mut chain = via.clone();
+                            chain.push(read.name.clone());
+                            for inner in value_reads(&self.engine, &value, &location, &mut errors) {
+                                pending.push((inner, chain.clone()));
+                            }
+                        }
+                    }
+                    Source::Magic => {}
+                    Source::Missing => {
+                        if read.required && reported.insert(read.name.clone()) {
+                            errors.push(self.undefined(&read, &via, task.id));
+                        }
+                    }
+                }
+                // A later task that sets this name must wait for this read.
+                if let Some(next) = self.producer_after(&read.name, task.id) {
+                    self.edge(task.id, next, EdgeReason::Overwrites(read.name.clone()));
+                }
+            }
+            // A later task that sets what this task sets waits for it.
+            let produced: Vec<String> = self
+                .producers
+                .iter()
+                .filter(|(_, list)| list.iter().any(|(id, _)| *id == task.id))
+                .map(|(name, _)| name.clone())
+                .collect();
+            for name in produced {
+                if let Some(next) = self.producer_after(&name, task.id) {
+                    self.edge(task.id, next, EdgeReason::Overwrites(name));
+                }
+            }
+            for err in errors {
+                let label = task.display_name();
+                self.errors.push(if err.task.is_none() {
+                    err.in_task(label)
+                } else {
+                    err
+                });
+            }
+        }
+    }
+
+    fn undefined(&self, read: &Read, via: &[String], reader: TaskId) -> PlaybookError {
+        let task = &self.playbook.tasks[reader];
+        let through = if via.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (through {})",
+                via.iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            )
+        };
+        if read.name.starts_with("ansible_") {
+            return PlaybookError::new(
+                ErrorKind::Undefined,
+                format!(
+                    "`{}` is a host fact{through}, and runbook gathers no host facts",
+                    read.name
+                ),
+            )
+            .at(read.location.clone())
+            .in_task(task.display_name())
+            .help("pass the value with -e or set it in vars");
+        }
+        let mut err = PlaybookError::new(
+            ErrorKind::Undefined,
+            format!("undefined variable `{}`{through}", read.name),
+        )
+        .at(read.location.clone())
+        .in_task(task.display_name());
+        err.help = Some(match self.producer_after(&read.name, reader) {
+            Some(later) => format!(
+                "`{}` is only set by a later task, `{}` ({}); move that task earlier or add `| default(...)`",
+                read.name,
+                self.playbook.tasks[later].display_name(),
+                self.playbook.tasks[later].location
+            ),
+            None => format!(
+                "define it with -e {}=..., in vars or vars_files, or guard it with `| default(...)`",
+                read.name
+            ),
+        });
+        err
+    }
+
+    /// Same-stack and export/import edges, from what each AWS task targets.
+    fn stack_edges(&mut self) -> Vec<Option<StaticTarget>> {
+        let mut targets = Vec::with_capacity(self.playbook.tasks.len());
+        for task in &self.playbook.tasks {
+            let scope = self.playbook.task_scope(task, self.extra_vars, None, false);
+            targets.push(analyse(
+                &self.engine,
+                &scope,
+                task,
+                &mut self.errors,
+                &mut self.warnings,
+            ));
+        }
+
+        let mut stacks: BTreeMap<(AccountKey, String), Vec<TaskId>> = BTreeMap::new();
+        let mut exports: HashMap<(AccountKey, String), Vec<TaskId>> = HashMap::new();
+        let mut imports: Vec<(TaskId, AccountKey, String, Location)> = Vec::new();
+        for (id, target) in targets.iter().enumerate() {
+            let Some(target) = target else { continue };
+            let task = &self.playbook.tasks[id];
+            let Some(account) = &target.account else {
+                if matches!(task.module.kind, ModuleKind::CloudFormation) {
+                    self.warnings.push(
+                        PlaybookError::new(
+                            ErrorKind::Unsupported,
+                            "the profile, region or endpoint depends on another task's result, so the stack's account is not known before running: same-stack and export ordering are not checked for it",
+                        )
+                        .at(task.location.clone())
+                        .in_task(task.display_name())
+                        .help("add `depends_on` if the order matters"),
+                    );
+                }
+                continue;
+            };
+            if let Some(stack) = &target.stack_name {
+                stacks
+                    .entry((account.clone(), stack.clone()))
+                    .or_default()
+                    .push(id);
+            }
+            let (Some(template), Some(stack)) = (&target.template, &target.stack_name) else {
+                continue;
+            };
+            let ctx = runbook_cfn::NameContext {
+                stack_name: stack.clone(),
+                region: account.region.clone().unwrap_or_else(|| "<region>".into()),
+                account_id: format!("<account of {account}>"),
+                partition: "aws".into(),
+                parameters: target.parameters.clone(),
+            };
+            for export in &template.exports {
+                match runbook_cfn::resolve_name(&export.expr, &ctx, template) {
+                    Some(name) if !target.state_absent => {
+                        exports.entry((account.clone(), name)).or_default().push(id)
+                    }
+                    Some(_) => {}
+                    None => self.warnings.push(
+                        PlaybookError::new(
+                            ErrorKind::Unsupported,
+                            format!(
+                                "the export name of output `{}` (template line {}) cannot be worked out before running, so stacks importing it are not ordered after this one",
+                                export.output.as_deref().unwrap_or("?"),
+                                export.span.line
+                            ),
+                        )
+                        .at(task.location.clone())
+                        .in_task(task.display_name())
+                        .help("add `depends_on` to the importing tasks"),
+                    ),
+                }
+            }
+            if target.state_absent {
+                continue;
+            }
+            for import in &template.imports {
+                match runbook_cfn::resolve_name(&import.expr, &ctx, template) {
+                    Some(name) => imports.push((id, account.clone(), name, task.location.clone())),
+                    None => self.warnings.push(
+                        PlaybookError::new(
+                            ErrorKind::Unsupported,
+                            format!(
+                                "the import at template line {} cannot be worked out before running, so this task is not ordered after its exporter",
+                                import.span.line
+                            ),
+                        )
+                        .at(task.location.clone())
+                        .in_task(task.display_name())
+                        .help("add `depends_on` naming the exporting task"),
+                    ),
+                }
+            }
+        }
+
+        for ((_, _), tasks) in stacks {
+            for pair in tasks.windows(2) {
+                self.edge(pair[0], pair[1], EdgeReason::SameStack);
+            }
+        }
+        for (importer, account, name, location) in imports {
+            match exports.get(&(account.clone(), name.clone())) {
+                Some(exporters) => {
+                    for &exporter in exporters {
+                        self.edge(exporter, importer, EdgeReason::Export(name.clone()));
+                    }
+                }
+                None => self.warnings.push(
+                    PlaybookError::new(
+                        ErrorKind::Undefined,
+                        format!("imports `{name}`, which no task in this playbook exports in {account}"),
+                    )
+                    .at(location)
+                    .in_task(self.playbook.tasks[importer].display_name())
+                    .help("the export must already exist in that account; `runbook apply` checks it before changing anything"),
+                ),
+            }
+        }
+        targets
+    }
+
+    fn depends_on_edges(&mut self) {
+        for task in &self.playbook.tasks {
+            for entry in &task.depends_on {
+                let Some(wanted) = entry.value.as_str() else {
+                    continue;
+                };
+                let matches: Vec<TaskId> = self
+                    .playbook
+                    .tasks
+                    .iter()
+                    .filter(|t| {
+                        t.name.as_deref() == Some(wanted) || t.register.as_deref() == Some(wanted)
+                    })
+                    .map(|t| t.id)
+                    .collect();
+                if matches.is_empty() {
+                    let names =
+                        self.playbook.tasks.iter().flat_map(|t| {
+                            t.name.as_deref().into_iter().chain(t.register.as_deref())
+                        });
+                    let hint = modules::suggest(wanted, names);
+                    let mut err = PlaybookError::new(
+                        ErrorKind::Schema,
+                        format!("`depends_on: {wanted}` names no task (by name or register)"),
+                    )
+                    .at(entry.location.clone())
+                    .in_task(task.display_name());
+                    if let Some(h) = hint {
+                        err = err.help(format!("did you mean `{h}`?"));
+                    }
+                    self.errors.push(err);
+                }
+                for other in matches {
+                    if other == task.id {
+                        self.errors.push(
+                            PlaybookError::new(
+                                ErrorKind::Cycle,
+                                format!("`depends_on: {wanted}` names the task itself"),
+                            )
+                            .at(entry.location.clone())
+                            .in_task(task.display_name()),
+                        );
+                    } else {
+                        self.edge(other, task.id, EdgeReason::DependsOn);
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_cycles(&mut self) {
+        for component in petgraph::algo::tarjan_scc(&self.graph) {
+            if component.len() < 2 {
+                continue;
+            }
+            let members: BTreeSet<NodeIndex> = component.iter().copied().collect();
+            let start = *members.iter().next().expect("non-empty component");
+            let path = cycle_through(&self.graph, start, &members);
+            let tasks = &self.playbook.tasks;
+            let mut lines = Vec::new();
+            for pair in path.windows(2) {
+                let (from, to) = (pair[0], pair[1]);
+                let reason = self
+                    .graph
+                    .edges_connecting(from, to)
+                    .map(|e| e.weight().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                lines.push(format!(
+                    "`{}` ({}) waits for `{}` ({reason})",
+                    tasks[to.index()].display_name(),
+                    tasks[to.index()].location,
+                    tasks[from.index()].display_name(),
+                ));
+            }
+            let names: Vec<String> = path
+                .iter()
+                .map(|n| format!("`{}`", tasks[n.index()].display_name()))
+                .collect();
+            self.errors.push(
+                PlaybookError::new(
+                    ErrorKind::Cycle,
+                    format!("dependency cycle: {}", names.join(" -> ")),
+                )
+                .at(tasks[start.index()].location.clone())
+                .help(lines.join("\n")),
+            );
+        }
+    }
+}
+
+/// A path start -> ... -> start inside one strongly connected component.
+fn cycle_through(
+    graph: &DiGraph<TaskId, EdgeReason>,
+    start: NodeIndex,
+    members: &BTreeSet<NodeIndex>,
+) -> Vec<NodeIndex> {
+    // Breadth-first from start's successors back to start keeps the
+    // reported cycle as short as possible.
+    let mut parent: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(node) = queue.pop_front() {
+        let mut next: Vec<NodeIndex> = graph
+            .neighbors(node)
+            .filter(|n| members.contains(n))
+            .collect();
+        next.sort();
+        for succ in next {
+            if succ == start {
+                let mut path = vec![node];
+                let mut cur = node;
+                while cur != start {
+                    cur = parent[&cur];
+                    path.push(cur);
+                }
+                path.reverse();
+                path.push(start);
+                return path;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(succ) {
+                e.insert(node);
+                queue.push_back(succ);
+            }
+        }
+    }
+    vec![start, start]
+}

@@ -1,0 +1,155 @@
+//! What each task reads: variable names found in its options, `when`,
+//! `changed_when`/`failed_when` and name, with where each was written.
+
+use runbook_playbook::{ErrorKind, Json, Location, PlaybookError, Task};
+use runbook_template::analysis::{expression_references, references};
+use runbook_template::{Engine, References};
+
+/// One variable a task reads.
+#[derive(Debug, Clone)]
+pub struct Read {
+    pub name: String,
+    /// Read outside any `default` / `is defined` guard: it must exist.
+    pub required: bool,
+    pub location: Location,
+}
+
+/// Collects the reads of a task. Template syntax errors are returned as
+/// errors with the location of the value that holds them.
+pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>) -> Vec<Read> {
+    let mut reads = Vec::new();
+    let label = task.display_name();
+    let mut add = |refs: Result<References, runbook_template::TemplateError>,
+                   location: &Location,
+                   may_require: bool,
+                   skip: Option<&str>,
+                   reads: &mut Vec<Read>| match refs {
+        Ok(refs) => {
+            for name in refs.names {
+                if Some(name.as_str()) == skip {
+                    continue;
+                }
+                let required = may_require && refs.required.contains(&name);
+                reads.push(Read {
+                    name,
+                    required,
+                    location: location.clone(),
+                });
+            }
+        }
+        Err(err) => errors.push(
+            PlaybookError::new(ErrorKind::Template, err.to_string())
+                .at(location.clone())
+                .in_task(label.clone()),
+        ),
+    };
+    for arg in task.args.values() {
+        for text in strings(&arg.value) {
+            add(
+                references(engine, text),
+                &arg.location,
+                true,
+                None,
+                &mut reads,
+            );
+        }
+    }
+    if let Some(when) = &task.when {
+        for text in condition_strings(&when.value) {
+            add(
+                expression_references(engine, text),
+                &when.location,
+                true,
+                None,
+                &mut reads,
+            );
+        }
+    }
+    // A task's own result is what changed_when / failed_when look at.
+    let own = task.register.as_deref();
+    for condition in [&task.changed_when, &task.failed_when]
+        .into_iter()
+        .flatten()
+    {
+        for text in condition_strings(&condition.value) {
+            add(
+                expression_references(engine, text),
+                &condition.location,
+                true,
+                own,
+                &mut reads,
+            );
+        }
+    }
+    for flag in [&task.no_log, &task.ignore_errors].into_iter().flatten() {
+        for text in strings(&flag.value) {
+            add(
+                references(engine, text),
+                &flag.location,
+                true,
+                None,
+                &mut reads,
+            );
+        }
+    }
+    // Ansible prints an unrenderable name as written, so a name's variables
+    // order the task but need not exist.
+    if let Some(name) = &task.name {
+        add(
+            references(engine, name),
+            &task.location,
+            false,
+            None,
+            &mut reads,
+        );
+    }
+    reads
+}
+
+/// The reads of a variable's value (a play or task var), reported at the
+/// variable's definition.
+pub fn value_reads(
+    engine: &Engine,
+    value: &Json,
+    location: &Location,
+    errors: &mut Vec<PlaybookError>,
+) -> Vec<Read> {
+    let mut reads = Vec::new();
+    for text in strings(value) {
+        match references(engine, text) {
+            Ok(refs) => reads.extend(refs.names.into_iter().map(|name| Read {
+                required: refs.required.contains(&name),
+                name,
+                location: location.clone(),
+            })),
+            Err(err) => errors.push(
+                PlaybookError::new(ErrorKind::Template, err.to_string()).at(location.clone()),
+            ),
+        }
+    }
+    reads
+}
+
+/// Every string inside a value.
+pub fn strings(value: &Json) -> Vec<&str> {
+    let mut out = Vec::new();
+    fn walk<'a>(value: &'a Json, out: &mut Vec<&'a str>) {
+        match value {
+            Json::String(s) => out.push(s),
+            Json::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            Json::Object(map) => map.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    walk(value, &mut out);
+    out
+}
+
+/// A condition is a bare expression, or a list of them.
+fn condition_strings(value: &Json) -> Vec<&str> {
+    match value {
+        Json::String(s) => vec![s.as_str()],
+        Json::Array(items) => items.iter().filter_map(Json::as_str).collect(),
+        _ => Vec::new(),
+    }
+}

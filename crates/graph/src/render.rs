@@ -1,0 +1,123 @@
+//! The graph as DOT, Mermaid, JSON or waves of text.
+
+use std::fmt::Write;
+
+use runbook_playbook::Playbook;
+use serde_json::json;
+
+use crate::TaskGraph;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Dot,
+    Mermaid,
+    Json,
+    Text,
+}
+
+impl TaskGraph {
+    pub fn render(&self, playbook: &Playbook, format: Format) -> String {
+        match format {
+            Format::Dot => self.dot(playbook),
+            Format::Mermaid => self.mermaid(playbook),
+            Format::Json => self.json(playbook),
+            Format::Text => self.text(playbook),
+        }
+    }
+
+    fn dot(&self, playbook: &Playbook) -> String {
+        let mut out = String::from("digraph runbook {\n  rankdir=TB;\n  node [shape=box];\n");
+        for task in &playbook.tasks {
+            let _ = writeln!(
+                out,
+                "  t{} [label={}];",
+                task.id,
+                dot_string(&task.display_name())
+            );
+        }
+        for (from, to, reason) in self.edges() {
+            let _ = writeln!(
+                out,
+                "  t{from} -> t{to} [label={}];",
+                dot_string(&reason.to_string())
+            );
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    fn mermaid(&self, playbook: &Playbook) -> String {
+        let mut out = String::from("flowchart TD\n");
+        for task in &playbook.tasks {
+            let _ = writeln!(
+                out,
+                "  t{}[\"{}\"]",
+                task.id,
+                mermaid_text(&task.display_name())
+            );
+        }
+        for (from, to, reason) in self.edges() {
+            let _ = writeln!(
+                out,
+                "  t{from} -->|\"{}\"| t{to}",
+                mermaid_text(&reason.to_string())
+            );
+        }
+        out
+    }
+
+    fn json(&self, playbook: &Playbook) -> String {
+        let nodes: Vec<_> = playbook
+            .tasks
+            .iter()
+            .map(|t| json!({"id": t.id, "name": t.display_name(), "module": t.module.fqcn}))
+            .collect();
+        let edges: Vec<_> = self
+            .edges()
+            .into_iter()
+            .map(|(from, to, reason)| json!({"from": from, "to": to, "reason": reason.to_string()}))
+            .collect();
+        let mut text = json!({"nodes": nodes, "edges": edges}).to_string();
+        text.push('\n');
+        text
+    }
+
+    fn text(&self, playbook: &Playbook) -> String {
+        let mut out = String::new();
+        for (i, wave) in self.waves().iter().enumerate() {
+            let _ = writeln!(out, "wave {}:", i + 1);
+            for &id in wave {
+                let task = &playbook.tasks[id];
+                let waits: Vec<String> = self
+                    .dependencies(id)
+                    .into_iter()
+                    .map(|d| format!("`{}`", playbook.tasks[d].display_name()))
+                    .collect();
+                let _ = write!(out, "  - {} [{}]", task.display_name(), task.module.short);
+                if !waits.is_empty() {
+                    let _ = write!(out, " after {}", waits.join(", "));
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+fn dot_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn mermaid_text(text: &str) -> String {
+    text.replace('"', "#quot;")
+}

@@ -1,0 +1,254 @@
+//! The task graph on real playbooks: which edges exist and why.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use runbook_graph::{build, Format, TaskGraph};
+use runbook_playbook::{load, Json, Playbook, PlaybookError};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn extra(pairs: &[(&str, &str)]) -> IndexMap<String, Json> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Json::String(v.to_string())))
+        .collect()
+}
+
+fn cicd_vars() -> IndexMap<String, Json> {
+    extra(&[
+        ("cicd_account_profile", "cicd"),
+        ("nonprod_account_profile", "nonprod"),
+        ("prod_account_profile", "prod"),
+    ])
+}
+
+fn graph_of(
+    path: &Path,
+    vars: &IndexMap<String, Json>,
+) -> (Playbook, Result<TaskGraph, Vec<PlaybookError>>) {
+    let playbook = load(path, vars).expect("playbook loads");
+    let graph = build(&playbook, vars);
+    (playbook, graph)
+}
+
+/// Writes a playbook (and optional extra files) into a temp dir.
+fn fixture(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let path = dir.path().join(files[0].0);
+    (dir, path)
+}
+
+fn edges(graph: &TaskGraph) -> Vec<(usize, usize, String)> {
+    graph
+        .edges()
+        .into_iter()
+        .map(|(a, b, r)| (a, b, r.to_string()))
+        .collect()
+}
+
+fn e(a: usize, b: usize, r: &str) -> (usize, usize, String) {
+    (a, b, r.to_string())
+}
+
+#[test]
+fn cicd_playbook_has_exactly_the_edges_its_data_implies() {
+    let path = workspace().join("playbooks/playbook-cicd-01.yaml");
+    let (playbook, graph) = graph_of(&path, &cicd_vars());
+    let graph = graph.unwrap_or_else(|errs| panic!("{errs:#?}"));
+    assert_eq!(playbook.tasks.len(), 8);
+    assert_eq!(
+        edges(&graph),
+        [
+            e(0, 5, "register cicd_account"),
+            e(0, 6, "register cicd_account"),
+            e(1, 3, "register nonprod_account"),
+            e(1, 4, "register nonprod_account"),
+            e(1, 7, "register nonprod_account"),
+            e(2, 3, "register prod_account"),
+            e(2, 4, "register prod_account"),
+            e(2, 7, "register prod_account"),
+            e(3, 4, "register cicd_kms_key"),
+            e(3, 5, "register cicd_kms_key"),
+            e(3, 6, "register cicd_kms_key"),
+            e(3, 7, "export CICD::KMS::Key::Arn"),
+            e(4, 5, "register cicd_s3_buckets"),
+            e(4, 6, "register cicd_s3_buckets"),
+            e(4, 7, "export CICD::S3::Artifacts::Name"),
+            e(5, 7, "register nonprod_iam_roles"),
+            e(6, 7, "register prod_iam_roles"),
+        ]
+    );
+    assert_eq!(
+        graph.waves(),
+        vec![vec![0, 1, 2], vec![3], vec![4], vec![5, 6], vec![7]]
+    );
+    assert!(graph.warnings.is_empty(), "{:#?}", graph.warnings);
+}
+
+#[test]
+fn json_format_is_exact() {
+    let (_dir, path) = fixture(&[(
+        "p.yml",
+        "- hosts: localhost\n  tasks:\n    - name: a\n      set_fact:\n        x: 1\n    - name: b\n      debug:\n        msg: \"{{ x }}\"\n",
+    )]);
+    let (playbook, graph) = graph_of(&path, &IndexMap::new());
+    let text = graph.unwrap().render(&playbook, Format::Json);
+    assert_eq!(
+        text,
+        "{\"nodes\":[{\"id\":0,\"name\":\"a\",\"module\":\"ansible.builtin.set_fact\"},{\"id\":1,\"name\":\"b\",\"module\":\"ansible.builtin.debug\"}],\"edges\":[{\"from\":0,\"to\":1,\"reason\":\"set_fact x\"}]}\n"
+    );
+}
+
+#[test]
+fn play_vars_carry_dependencies() {
+    let (_dir, path) = fixture(&[(
+        "p.yml",
+        "- hosts: localhost\n  vars:\n    arn: \"{{ kms.stack_outputs.Arn }}\"\n    label: \"key {{ arn }}\"\n  tasks:\n    - name: make\n      set_fact:\n        kms: {stack_outputs: {Arn: x}}\n    - name: unrelated\n      debug: msg=hi\n    - name: use\n      debug:\n        msg: \"{{ label }}\"\n",
+    )]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    assert_eq!(edges(&graph.unwrap()), [e(0, 2, "set_fact kms")]);
+}
+
+#[test]
+fn nearest_producer_and_overwrites() {
+    let (_dir, path) = fixture(&[(
+        "p.yml",
+        "- hosts: localhost\n  tasks:\n    - name: first\n      set_fact: {v: 1}\n    - name: read1\n      debug: {msg: \"{{ v }}\"}\n    - name: second\n      set_fact: {v: 2}\n    - name: read2\n      debug: {msg: \"{{ v }}\"}\n",
+    )]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    assert_eq!(
+        edges(&graph.unwrap()),
+        [
+            e(0, 1, "set_fact v"),
+            e(0, 2, "overwrites v"),
+            e(1, 2, "overwrites v"),
+            e(2, 3, "set_fact v"),
+        ]
+    );
+}
+
+const EXPORTER: &str = "Resources:\n  T:\n    Type: AWS::SNS::Topic\nOutputs:\n  Arn:\n    Value: !Ref T\n    Export:\n      Name: !Sub \"${AWS::StackName}-topic\"\n";
+const IMPORTER: &str = "Parameters:\n  Source:\n    Type: String\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName:\n        Fn::ImportValue: !Sub \"${Source}-topic\"\n";
+
+#[test]
+fn exports_order_importers_in_the_same_account_only() {
+    let play = "- hosts: localhost\n  tasks:\n    - name: importer other account\n      cloudformation:\n        stack_name: q2\n        profile: other\n        template: t/importer.yml\n        template_parameters: {Source: topics}\n      depends_on: exporter\n    - name: importer\n      cloudformation:\n        stack_name: q\n        profile: main\n        template: t/importer.yml\n        template_parameters: {Source: topics}\n    - name: exporter\n      cloudformation:\n        stack_name: topics\n        profile: main\n        template_body: \"{{ lookup('file', 't/exporter.yml') }}\"\n";
+    let (_dir, path) = fixture(&[
+        ("p.yml", play),
+        ("t/exporter.yml", EXPORTER),
+        ("t/importer.yml", IMPORTER),
+    ]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    let graph = graph.unwrap();
+    assert_eq!(
+        edges(&graph),
+        [e(2, 0, "depends_on"), e(2, 1, "export topics-topic")]
+    );
+    // The other account's import has no exporter in the playbook: a warning.
+    assert_eq!(graph.warnings.len(), 1, "{:#?}", graph.warnings);
+    assert_eq!(
+        graph.warnings[0].message,
+        "imports `topics-topic`, which no task in this playbook exports in profile other"
+    );
+}
+
+#[test]
+fn same_stack_keeps_file_order() {
+    let play = "- hosts: localhost\n  tasks:\n    - name: create\n      cloudformation: {stack_name: s, profile: p, template: e.yml}\n    - name: info\n      cloudformation_info: {stack_name: s, profile: p}\n    - name: elsewhere\n      cloudformation: {stack_name: s, profile: q, template: e.yml}\n    - name: delete\n      cloudformation: {stack_name: s, profile: p, state: absent}\n";
+    let (_dir, path) = fixture(&[("p.yml", play), ("e.yml", "Resources: {}\n")]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    assert_eq!(
+        edges(&graph.unwrap()),
+        [e(0, 1, "same stack"), e(1, 3, "same stack")]
+    );
+}
+
+fn errors_of(files: &[(&str, &str)], vars: &IndexMap<String, Json>) -> Vec<String> {
+    let (_dir, path) = fixture(files);
+    let (_, graph) = graph_of(&path, vars);
+    graph
+        .unwrap_err()
+        .into_iter()
+        .map(|e| {
+            format!(
+                "{}: {} [{}]{}",
+                e.location.map(|l| l.span.to_string()).unwrap_or_default(),
+                e.message,
+                e.task.unwrap_or_default(),
+                e.help.map(|h| format!(" help: {h}")).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cycles_list_their_tasks_in_order() {
+    let play = "- hosts: localhost\n  tasks:\n    - name: a\n      set_fact: {x: 1}\n      depends_on: c\n    - name: b\n      set_fact: {y: \"{{ x }}\"}\n    - name: c\n      set_fact: {z: \"{{ y }}\"}\n";
+    let errs = errors_of(&[("p.yml", play)], &IndexMap::new());
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].starts_with("3:7: dependency cycle: `a` -> `b` -> `c` -> `a`"),
+        "{}",
+        errs[0]
+    );
+    assert!(
+        errs[0].contains("`b` (") && errs[0].contains("waits for `a` (set_fact x)"),
+        "{}",
+        errs[0]
+    );
+}
+
+#[test]
+fn undefined_variables_are_named_with_their_task_and_place() {
+    let play = "- hosts: localhost\n  vars:\n    via: \"{{ nowhere }}\"\n  tasks:\n    - name: t\n      debug:\n        msg: \"{{ missing }} {{ optional | default('') }} {{ via }}\"\n    - name: facts\n      debug:\n        msg: \"{{ ansible_hostname }}\"\n    - name: early\n      debug: {msg: \"{{ later }}\"}\n    - name: late\n      set_fact: {later: 1}\n";
+    let errs = errors_of(&[("p.yml", play)], &IndexMap::new());
+    assert_eq!(errs.len(), 4, "{errs:#?}");
+    assert_eq!(
+        errs[..3],
+        [
+            "3:5: undefined variable `nowhere` (through `via`) [t] help: define it with -e nowhere=..., in vars or vars_files, or guard it with `| default(...)`",
+            "7:9: undefined variable `missing` [t] help: define it with -e missing=..., in vars or vars_files, or guard it with `| default(...)`",
+            "10:9: `ansible_hostname` is a host fact, and runbook gathers no host facts [facts] help: pass the value with -e or set it in vars",
+        ]
+    );
+    assert!(
+        errs[3].starts_with("12:15: undefined variable `later` [early] help: `later` is only set by a later task, `late` (")
+            && errs[3].ends_with("p.yml:13:7); move that task earlier or add `| default(...)`"),
+        "{}",
+        errs[3]
+    );
+}
+
+#[test]
+fn missing_template_files_and_bad_depends_on() {
+    let play = "- hosts: localhost\n  tasks:\n    - name: stack\n      cloudformation: {stack_name: s, template: nope.yml}\n    - name: broken\n      cloudformation: {stack_name: b, template: bad.yml}\n      depends_on: stak\n";
+    let errs = errors_of(
+        &[("p.yml", play), ("bad.yml", "Resources:\n  X: [1\n")],
+        &IndexMap::new(),
+    );
+    assert_eq!(errs.len(), 3, "{errs:#?}");
+    assert!(
+        errs[0].contains("template file `nope.yml` cannot be read"),
+        "{}",
+        errs[0]
+    );
+    assert!(
+        errs[1].contains("CloudFormation template error"),
+        "{}",
+        errs[1]
+    );
+    assert!(
+        errs[2].contains("`depends_on: stak` names no task")
+            && errs[2].contains("did you mean `stack`?"),
+        "{}",
+        errs[2]
+    );
+}
