@@ -1,1 +1,10 @@
-fn main() {}
+//! The `runbook` binary: parse arguments, run a command, exit with its code.
+
+mod args;
+mod commands;
+mod diagnostics;
+mod exit;
+
+fn main() {
+    std::process::exit(commands::run());
+}

@@ -1,0 +1,59 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  1   other error
+  2   one or more tasks failed
+  3   AWS unreachable: unknown profile, missing credentials, failed assume-role
+  4   invalid playbook: syntax, unknown module/keyword/option, undefined variable, cycle, template
+  5   bad command line or -e value
+  99  interrupted";
+
+/// A declarative reconciler for AWS CloudFormation: runs Ansible-compatible
+/// playbooks as a task graph, concurrently where the data allows.
+#[derive(Debug, Parser)]
+#[command(name = "runbook", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a playbook and its templates without touching AWS.
+    #[command(after_help = EXIT_CODES)]
+    Validate(Common),
+    /// Print the task graph: what waits for what, and why.
+    #[command(after_help = EXIT_CODES)]
+    Graph {
+        #[command(flatten)]
+        common: Common,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The playbook file.
+    pub playbook: PathBuf,
+    /// Extra variables: key=value (several per -e), @file.yml, or a JSON
+    /// object. Highest precedence, as in ansible-playbook.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+    /// More detail (repeat for more).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+    Text,
+}

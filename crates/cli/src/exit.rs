@@ -1,0 +1,20 @@
+//! Exit codes, following ansible-playbook's where the meaning matches.
+
+/// Everything worked.
+pub const OK: i32 = 0;
+/// An error not covered below (for example a file that cannot be written).
+pub const ERROR: i32 = 1;
+/// One or more tasks failed (ansible-playbook: a host failed).
+pub const TASK_FAILED: i32 = 2;
+/// AWS could not be reached with the given profiles: unknown profile,
+/// missing credentials, failed assume-role (ansible-playbook: unreachable).
+pub const UNREACHABLE: i32 = 3;
+/// The playbook is invalid: YAML syntax, unknown module, keyword or option,
+/// undefined variable, cycle, missing or broken template (ansible-playbook:
+/// parser error).
+pub const INVALID_PLAYBOOK: i32 = 4;
+/// Bad command line: unknown flag, bad `-e` value (ansible-playbook: bad or
+/// incomplete options).
+pub const BAD_OPTIONS: i32 = 5;
+/// Interrupted with Ctrl-C (ansible-playbook: user interrupted).
+pub const INTERRUPTED: i32 = 99;
