@@ -1,0 +1,62 @@
+use std::time::Duration;
+
+use runbook_playbook::TaskId;
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Ok,
+    Changed,
+    Skipped,
+    Failed,
+    /// Failed, but the task has `ignore_errors`.
+    Ignored,
+    /// Not run: a task it waits for failed (with --keep-going).
+    Blocked,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+            Status::Ignored => "ignored",
+            Status::Blocked => "blocked",
+        }
+    }
+}
+
+/// What the walk tells the outside world as it happens.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Started {
+        task: TaskId,
+        name: String,
+        target: Option<String>,
+    },
+    /// Something happening inside a task (a stack event, a wait).
+    Progress {
+        task: TaskId,
+        name: String,
+        message: String,
+    },
+    Finished {
+        task: TaskId,
+        name: String,
+        target: Option<String>,
+        status: Status,
+        duration: Duration,
+        /// The module's message (debug output, failure reason), already
+        /// censored for `no_log` tasks.
+        message: Option<String>,
+        /// Extra lines shown with -v or in check mode (planned changes).
+        details: Vec<String>,
+    },
+}
+
+/// Receives events; must be cheap and must not block.
+pub trait Reporter: Send + Sync {
+    fn event(&self, event: Event);
+}

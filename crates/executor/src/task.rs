@@ -1,0 +1,276 @@
+//! One task's life: `when`, rendering, the module, then `changed_when`,
+//! `failed_when`, `ignore_errors` and what gets registered.
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use runbook_playbook::{modules, Json, Playbook, Task, TaskId};
+use runbook_template::{Engine, Layer, Scope, OMIT};
+
+use crate::runner::{EventSink, ModuleFailure, TaskRequest, TaskRunner};
+use crate::Status;
+
+pub(crate) const NO_LOG_MESSAGE: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/// What running a task produced.
+pub(crate) struct Outcome {
+    pub status: Status,
+    pub target: Option<String>,
+    pub message: Option<String>,
+    pub details: Vec<String>,
+    /// The value for `register`.
+    pub registered: Json,
+    pub facts: IndexMap<String, Json>,
+}
+
+impl Outcome {
+    fn failed(message: String, target: Option<String>) -> Self {
+        Outcome {
+            status: Status::Failed,
+            target,
+            message: Some(message.clone()),
+            details: Vec::new(),
+            registered: serde_json::json!({"changed": false, "failed": true, "msg": message}),
+            facts: IndexMap::new(),
+        }
+    }
+}
+
+pub(crate) struct TaskContext {
+    pub playbook: Arc<Playbook>,
+    pub engine: Engine,
+    pub extra_vars: Arc<IndexMap<String, Json>>,
+    pub facts: Layer,
+    pub check: bool,
+}
+
+impl TaskContext {
+    fn scope(&self, task: &Task) -> Scope {
+        self.playbook
+            .task_scope(task, &self.extra_vars, Some(self.facts.clone()), self.check)
+    }
+}
+
+pub(crate) async fn execute<R: TaskRunner>(
+    ctx: TaskContext,
+    id: TaskId,
+    runner: Arc<R>,
+    sink: EventSink,
+    started: impl FnOnce(Option<String>),
+) -> Outcome {
+    let task = &ctx.playbook.tasks[id];
+    let scope = ctx.scope(task);
+
+    if let Some(when) = &task.when {
+        match ctx.engine.eval_condition(&when.value, &scope) {
+            Ok(true) => {}
+            Ok(false) => {
+                started(None);
+                return Outcome {
+                    status: Status::Skipped,
+                    target: None,
+                    message: None,
+                    details: Vec::new(),
+                    registered: serde_json::json!({
+                        "changed": false,
+                        "skipped": true,
+                        "skip_reason": "Conditional result was False",
+                        "false_condition": when.value,
+                    }),
+                    facts: IndexMap::new(),
+                };
+            }
+            Err(err) => {
+                started(None);
+                return Outcome::failed(format!("`when` at {}: {err}", when.location), None);
+            }
+        }
+    }
+
+    let no_log = match &task.no_log {
+        None => false,
+        Some(arg) => match ctx.engine.render(&arg.value, &scope) {
+            Ok(Json::Bool(b)) => b,
+            Ok(Json::String(s)) => modules::parse_bool(&s).unwrap_or(true),
+            // Unsure means hidden: a secret must never leak by accident.
+            _ => true,
+        },
+    };
+
+    let args = match render_args(&ctx.engine, task, &scope) {
+        Ok(args) => args,
+        Err(message) => {
+            started(None);
+            let message = if no_log {
+                NO_LOG_MESSAGE.to_string()
+            } else {
+                message
+            };
+            return Outcome::failed(message, None);
+        }
+    };
+    let target = runner.target_label(task, &args);
+    started(target.clone());
+
+    let request = TaskRequest {
+        playbook: ctx.playbook.clone(),
+        task: id,
+        args,
+        check: ctx.check,
+        no_log,
+    };
+    let result = runner.run(request, sink).await;
+
+    let (mut changed, mut failed, mut registered, message, details, facts) = match result {
+        Ok(output) => {
+            let mut map = output.result;
+            map.insert("changed".into(), Json::Bool(output.changed));
+            map.insert("failed".into(), Json::Bool(false));
+            if let Some(msg) = &output.message {
+                map.entry("msg")
+                    .or_insert_with(|| Json::String(msg.clone()));
+            }
+            (
+                output.changed,
+                false,
+                map,
+                output.message,
+                output.details,
+                output.facts,
+            )
+        }
+        Err(ModuleFailure {
+            message,
+            mut result,
+            details,
+        }) => {
+            result.insert("changed".into(), Json::Bool(false));
+            result.insert("failed".into(), Json::Bool(true));
+            result.insert("msg".into(), Json::String(message.clone()));
+            (false, true, result, Some(message), details, IndexMap::new())
+        }
+    };
+
+    // changed_when / failed_when see the task's own result under its
+    // register name, as in Ansible.
+    if task.changed_when.is_some() || task.failed_when.is_some() {
+        let mut own = IndexMap::new();
+        if let Some(name) = &task.register {
+            own.insert(name.clone(), Json::Object(registered.clone()));
+        }
+        let mut scope = scope.clone();
+        scope.push_higher(Layer::concrete(own));
+        if let Some(cond) = &task.changed_when {
+            match ctx.engine.eval_condition(&cond.value, &scope) {
+                Ok(value) => changed = value,
+                Err(err) => {
+                    return Outcome::failed(
+                        format!("`changed_when` at {}: {err}", cond.location),
+                        target,
+                    )
+                }
+            }
+        }
+        if let Some(cond) = &task.failed_when {
+            match ctx.engine.eval_condition(&cond.value, &scope) {
+                Ok(value) => failed = value,
+                Err(err) => {
+                    return Outcome::failed(
+                        format!("`failed_when` at {}: {err}", cond.location),
+                        target,
+                    )
+                }
+            }
+        }
+        registered.insert("changed".into(), Json::Bool(changed));
+        registered.insert("failed".into(), Json::Bool(failed));
+    }
+
+    let ignore = failed
+        && match &task.ignore_errors {
+            None => false,
+            Some(arg) => {
+                matches!(ctx.engine.render(&arg.value, &scope), Ok(Json::Bool(true)))
+                    || matches!(ctx.engine.render(&arg.value, &scope), Ok(Json::String(s)) if modules::parse_bool(&s) == Some(true))
+            }
+        };
+    let status = match (failed, ignore, changed) {
+        (true, true, _) => Status::Ignored,
+        (true, false, _) => Status::Failed,
+        (false, _, true) => Status::Changed,
+        (false, _, false) => Status::Ok,
+    };
+    let (message, details) = if no_log {
+        (message.map(|_| NO_LOG_MESSAGE.to_string()), Vec::new())
+    } else {
+        (message, details)
+    };
+    if no_log {
+        registered.insert("_ansible_no_log".into(), Json::Bool(true));
+    }
+    Outcome {
+        status,
+        target,
+        message,
+        details,
+        registered: Json::Object(registered),
+        facts: if failed && !ignore {
+            IndexMap::new()
+        } else {
+            facts
+        },
+    }
+}
+
+/// Renders the options, drops `omit`, and checks the rendered values
+/// against the module's option types.
+fn render_args(
+    engine: &Engine,
+    task: &Task,
+    scope: &Scope,
+) -> Result<IndexMap<String, Json>, String> {
+    let mut out = IndexMap::with_capacity(task.args.len());
+    for (name, arg) in &task.args {
+        let value = engine
+            .render(&arg.value, scope)
+            .map_err(|err| format!("option `{name}` at {}: {err}", arg.location))?;
+        let Some(value) = drop_omitted(value) else {
+            continue;
+        };
+        if let Some(spec) = task.module.option(name) {
+            modules::check_value(spec, &value).map_err(|message| {
+                format!(
+                    "{message} (module {}, at {})",
+                    task.module.fqcn, arg.location
+                )
+            })?;
+        }
+        out.insert(name.clone(), value);
+    }
+    for spec in task.module.options.iter().filter(|o| o.required) {
+        if !out.contains_key(spec.name) {
+            return Err(format!(
+                "missing required option `{}` for module {} (it rendered to omit)",
+                spec.name, task.module.fqcn
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes values equal to `omit`, at any depth of mappings.
+fn drop_omitted(value: Json) -> Option<Json> {
+    match value {
+        Json::String(s) if s == OMIT => None,
+        Json::Object(map) => Some(Json::Object(
+            map.into_iter()
+                .filter_map(|(k, v)| drop_omitted(v).map(|v| (k, v)))
+                .collect(),
+        )),
+        Json::Array(items) => Some(Json::Array(
+            items.into_iter().filter_map(drop_omitted).collect(),
+        )),
+        other => Some(other),
+    }
+}

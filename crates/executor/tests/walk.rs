@@ -1,0 +1,267 @@
+//! The scheduler with an in-process fake runner (no AWS): ordering,
+//! concurrency, failure handling, and Ansible's task keywords.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use runbook_executor::{
+    run, Event, EventSink, ModuleFailure, ModuleOutput, Reporter, RunOptions, RunSummary, Status,
+    TaskRequest, TaskRunner,
+};
+use runbook_playbook::{Json, ModuleKind};
+use serde_json::json;
+
+/// Runs set_fact / debug / fail for real; a cloudformation task sleeps for
+/// `template_parameters.Sleep` ms and "outputs" its parameters.
+struct FakeRunner;
+
+impl TaskRunner for FakeRunner {
+    async fn run(
+        &self,
+        request: TaskRequest,
+        events: EventSink,
+    ) -> Result<ModuleOutput, ModuleFailure> {
+        let args = &request.args;
+        match request.task().module.kind {
+            ModuleKind::SetFact => Ok(ModuleOutput {
+                facts: args.clone(),
+                ..Default::default()
+            }),
+            ModuleKind::Debug => Ok(ModuleOutput {
+                message: Some(args.get("msg").map(|m| m.to_string()).unwrap_or_default()),
+                ..Default::default()
+            }),
+            ModuleKind::Fail => Err(ModuleFailure::new(
+                args.get("msg").and_then(Json::as_str).unwrap_or("failed"),
+            )),
+            ModuleKind::CloudFormation => {
+                let params = args
+                    .get("template_parameters")
+                    .cloned()
+                    .unwrap_or(json!({}));
+                let sleep = params.get("Sleep").and_then(Json::as_u64).unwrap_or(0);
+                events.progress("working");
+                tokio::time::sleep(Duration::from_millis(sleep)).await;
+                let mut result = serde_json::Map::new();
+                result.insert("stack_outputs".into(), params);
+                Ok(ModuleOutput {
+                    changed: true,
+                    result,
+                    ..Default::default()
+                })
+            }
+            other => Err(ModuleFailure::new(format!("fake runner has no {other:?}"))),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<Event>>);
+
+impl Reporter for Collect {
+    fn event(&self, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+async fn run_playbook(text: &str, options: RunOptions) -> (RunSummary, Vec<Event>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("p.yml");
+    std::fs::write(&path, text).unwrap();
+    let vars = IndexMap::new();
+    let playbook = Arc::new(runbook_playbook::load(&path, &vars).unwrap());
+    let graph = runbook_graph::build(&playbook, &vars).unwrap();
+    let reporter = Arc::new(Collect::default());
+    let summary = run(
+        playbook,
+        &graph,
+        Arc::new(vars),
+        Arc::new(FakeRunner),
+        options,
+        reporter.clone(),
+    )
+    .await;
+    let events = reporter.0.lock().unwrap().clone();
+    (summary, events)
+}
+
+fn statuses(summary: &RunSummary) -> Vec<Option<Status>> {
+    summary
+        .records
+        .iter()
+        .map(|r| r.as_ref().map(|r| r.status))
+        .collect()
+}
+
+fn stack(name: &str, sleep: u64, extra: &str) -> String {
+    format!(
+        "    - name: {name}\n      cloudformation:\n        stack_name: {name}\n        template_body: '{{}}'\n        template_parameters:\n          Sleep: {sleep}\n{extra}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_tasks_overlap_and_dependents_wait() {
+    let text = format!(
+        "- hosts: localhost\n  tasks:\n{}{}{}",
+        stack("a", 200, "      register: a\n"),
+        stack("b", 200, "      register: b\n"),
+        stack("c", 0, "          From: \"{{ a.stack_outputs.Sleep }}-{{ b.stack_outputs.Sleep }}\"\n      register: c\n"),
+    );
+    let (summary, _) = run_playbook(&text, RunOptions::default()).await;
+    let r: Vec<_> = summary.records.iter().map(|r| r.clone().unwrap()).collect();
+    // a and b ran at the same time: each started before the other finished.
+    assert!(r[0].started < r[1].finished && r[1].started < r[0].finished);
+    // c started only after both finished, and saw their outputs.
+    assert!(r[2].started >= r[0].finished && r[2].started >= r[1].finished);
+    assert_eq!(
+        summary.facts["c"]["stack_outputs"]["From"],
+        json!("200-200")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forks_bounds_concurrency() {
+    let text = format!(
+        "- hosts: localhost\n  tasks:\n{}{}",
+        stack("a", 100, ""),
+        stack("b", 100, "")
+    );
+    let (summary, _) = run_playbook(
+        &text,
+        RunOptions {
+            forks: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r: Vec<_> = summary.records.iter().map(|r| r.clone().unwrap()).collect();
+    assert!(r[1].started >= r[0].finished || r[0].started >= r[1].finished);
+}
+
+const FAILING: &str = "- hosts: localhost\n  tasks:\n    - name: boom\n      fail: {msg: broken}\n      register: boom\n    - name: after boom\n      debug: {msg: \"{{ boom }}\"}\n    - name: independent\n      debug: {msg: fine}\n";
+
+#[tokio::test]
+async fn a_failure_stops_the_run() {
+    let (summary, events) = run_playbook(
+        FAILING,
+        RunOptions {
+            forks: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(statuses(&summary), [Some(Status::Failed), None, None]);
+    assert!(summary.failed());
+    let failed_message = events.iter().find_map(|e| match e {
+        Event::Finished {
+            status: Status::Failed,
+            message,
+            ..
+        } => message.clone(),
+        _ => None,
+    });
+    assert_eq!(failed_message.as_deref(), Some("broken"));
+}
+
+#[tokio::test]
+async fn keep_going_runs_what_does_not_depend_on_the_failure() {
+    let (summary, _) = run_playbook(
+        FAILING,
+        RunOptions {
+            forks: 1,
+            keep_going: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        statuses(&summary),
+        [
+            Some(Status::Failed),
+            Some(Status::Blocked),
+            Some(Status::Ok)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn ignore_errors_lets_the_playbook_go_on() {
+    let text = FAILING.replace(
+        "      register: boom\n",
+        "      register: boom\n      ignore_errors: true\n",
+    );
+    let (summary, _) = run_playbook(&text, RunOptions::default()).await;
+    assert_eq!(
+        statuses(&summary),
+        [Some(Status::Ignored), Some(Status::Ok), Some(Status::Ok)]
+    );
+    assert_eq!(summary.facts["boom"]["failed"], json!(true));
+    assert!(!summary.failed());
+}
+
+#[tokio::test]
+async fn when_skips_and_registers_skipped() {
+    let text = "- hosts: localhost\n  vars:\n    enabled: false\n  tasks:\n    - name: maybe\n      debug: {msg: hi}\n      when: enabled | bool\n      register: maybe\n    - name: check\n      debug: {msg: \"{{ maybe is skipped }}\"}\n      register: check\n";
+    let (summary, _) = run_playbook(text, RunOptions::default()).await;
+    assert_eq!(
+        statuses(&summary),
+        [Some(Status::Skipped), Some(Status::Ok)]
+    );
+    assert_eq!(summary.facts["maybe"]["skipped"], json!(true));
+    assert_eq!(summary.facts["check"]["msg"], json!("true"));
+}
+
+#[tokio::test]
+async fn changed_when_and_failed_when_see_the_result() {
+    let text = format!(
+        "- hosts: localhost\n  tasks:\n{}{}",
+        stack(
+            "quiet",
+            0,
+            "      register: quiet\n      changed_when: false\n"
+        ),
+        stack(
+            "strict",
+            0,
+            "      register: strict\n      failed_when: strict.stack_outputs.Sleep == 0\n"
+        ),
+    );
+    let (summary, _) = run_playbook(
+        &text,
+        RunOptions {
+            keep_going: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(statuses(&summary), [Some(Status::Ok), Some(Status::Failed)]);
+}
+
+#[tokio::test]
+async fn no_log_hides_messages_and_progress() {
+    let text = format!(
+        "- hosts: localhost\n  tasks:\n    - name: secret\n      debug: {{msg: hunter2}}\n      no_log: true\n{}      no_log: true\n",
+        stack("s", 0, "")
+    );
+    let (_, events) = run_playbook(&text, RunOptions::default()).await;
+    let shown = format!("{events:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("working"), "{shown}");
+    assert!(shown.contains("no_log: true"), "{shown}");
+}
+
+#[tokio::test]
+async fn bad_rendered_option_types_fail_the_task() {
+    let text = "- hosts: localhost\n  vars:\n    tp: [1]\n  tasks:\n    - name: t\n      cloudformation:\n        stack_name: s\n        template_body: \"{}\"\n        termination_protection: \"{{ tp }}\"\n";
+    let (summary, events) = run_playbook(text, RunOptions::default()).await;
+    assert_eq!(statuses(&summary), [Some(Status::Failed)]);
+    let message = events.iter().find_map(|e| match e {
+        Event::Finished { message, .. } => message.clone(),
+        _ => None,
+    });
+    assert!(message
+        .unwrap()
+        .starts_with("option `termination_protection` must be a boolean, found a list"),);
+}
