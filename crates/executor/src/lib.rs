@@ -5,6 +5,7 @@
 //! its `when`, options, `changed_when`/`failed_when` and `register` are
 //! handled here, and what the module does is the [`TaskRunner`]'s business.
 
+mod builtins;
 mod report;
 mod runner;
 mod task;

@@ -43,6 +43,7 @@ pub(crate) struct TaskContext {
     pub extra_vars: Arc<IndexMap<String, Json>>,
     pub facts: Layer,
     pub check: bool,
+    pub verbosity: u8,
 }
 
 impl TaskContext {
@@ -120,7 +121,16 @@ pub(crate) async fn execute<R: TaskRunner>(
         check: ctx.check,
         no_log,
     };
-    let result = runner.run(request, sink).await;
+    let result = match crate::builtins::run(
+        task.module.kind,
+        &request.args,
+        &ctx.engine,
+        &scope,
+        ctx.verbosity,
+    ) {
+        Some(result) => result,
+        None => runner.run(request, sink).await,
+    };
 
     let (mut changed, mut failed, mut registered, message, details, facts) = match result {
         Ok(output) => {

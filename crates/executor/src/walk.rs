@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub check: bool,
     /// After a failure, still run every task that does not depend on it.
     pub keep_going: bool,
+    /// `-v` count: debug tasks with a higher `verbosity` show nothing.
+    pub verbosity: u8,
 }
 
 impl Default for RunOptions {
@@ -30,6 +32,7 @@ impl Default for RunOptions {
             forks: 10,
             check: false,
             keep_going: false,
+            verbosity: 0,
         }
     }
 }
@@ -122,6 +125,7 @@ pub async fn run<R: TaskRunner>(
                 extra_vars: extra_vars.clone(),
                 facts: facts_layer.clone(),
                 check: options.check,
+                verbosity: options.verbosity,
             };
             let sink = EventSink {
                 task: id,

@@ -13,7 +13,8 @@ use runbook_executor::{
 use runbook_playbook::{Json, ModuleKind};
 use serde_json::json;
 
-/// Runs set_fact / debug / fail for real; a cloudformation task sleeps for
+/// Builtins (set_fact, debug, fail) never reach a runner; a cloudformation
+/// task here sleeps for
 /// `template_parameters.Sleep` ms and "outputs" its parameters.
 struct FakeRunner;
 
@@ -25,17 +26,6 @@ impl TaskRunner for FakeRunner {
     ) -> Result<ModuleOutput, ModuleFailure> {
         let args = &request.args;
         match request.task().module.kind {
-            ModuleKind::SetFact => Ok(ModuleOutput {
-                facts: args.clone(),
-                ..Default::default()
-            }),
-            ModuleKind::Debug => Ok(ModuleOutput {
-                message: Some(args.get("msg").map(|m| m.to_string()).unwrap_or_default()),
-                ..Default::default()
-            }),
-            ModuleKind::Fail => Err(ModuleFailure::new(
-                args.get("msg").and_then(Json::as_str).unwrap_or("failed"),
-            )),
             ModuleKind::CloudFormation => {
                 let params = args
                     .get("template_parameters")
@@ -210,7 +200,7 @@ async fn when_skips_and_registers_skipped() {
         [Some(Status::Skipped), Some(Status::Ok)]
     );
     assert_eq!(summary.facts["maybe"]["skipped"], json!(true));
-    assert_eq!(summary.facts["check"]["msg"], json!("true"));
+    assert_eq!(summary.facts["check"]["msg"], json!(true));
 }
 
 #[tokio::test]
@@ -264,4 +254,23 @@ async fn bad_rendered_option_types_fail_the_task() {
     assert!(message
         .unwrap()
         .starts_with("option `termination_protection` must be a boolean, found a list"),);
+}
+
+#[tokio::test]
+async fn assert_and_debug_var() {
+    let text = "- hosts: localhost\n  vars:\n    n: 3\n  tasks:\n    - name: shown\n      debug: {var: n}\n      register: shown\n    - name: holds\n      assert: {that: [\"n > 2\", \"n is defined\"], success_msg: fine}\n    - name: breaks\n      assert: {that: \"n > 5\", fail_msg: \"n too small\"}\n";
+    let (summary, events) = run_playbook(text, RunOptions::default()).await;
+    assert_eq!(
+        statuses(&summary),
+        [Some(Status::Ok), Some(Status::Ok), Some(Status::Failed)]
+    );
+    assert_eq!(summary.facts["shown"]["n"], json!(3));
+    let messages: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Finished { message, .. } => message.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages, ["n: 3", "fine", "n too small"]);
 }
