@@ -26,6 +26,9 @@ pub enum Command {
     /// Check a playbook and its templates without touching AWS.
     #[command(after_help = EXIT_CODES)]
     Validate(Common),
+    /// Reconcile the playbook's stacks with AWS: create, update, or leave alone.
+    #[command(after_help = EXIT_CODES)]
+    Apply(ApplyArgs),
     /// Print the task graph: what waits for what, and why.
     #[command(after_help = EXIT_CODES)]
     Graph {
@@ -56,4 +59,26 @@ pub enum GraphFormat {
     Mermaid,
     Json,
     Text,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Make no change: show what each task would do.
+    #[arg(long, short = 'C')]
+    pub check: bool,
+    /// Run at most this many tasks at once.
+    #[arg(long, short = 'f', default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub forks: u16,
+    /// After a failure, still run every task that does not depend on it.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Give up waiting for a stack to settle after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub wait_timeout: u64,
+    /// Attempts per AWS call (throttling and network errors are retried
+    /// with backoff).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_attempts: u32,
 }

@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod diagnostics;
 mod exit;
+mod report;
 
 fn main() {
     std::process::exit(commands::run());

@@ -9,7 +9,7 @@ use runbook_template::Engine;
 
 use crate::reads::{task_reads, value_reads, Read};
 use crate::targets::{analyse, AccountKey, StaticTarget};
-use crate::{EdgeReason, TaskGraph};
+use crate::{EdgeReason, ExternalImport, TaskGraph};
 
 /// Where a variable's value comes from, for a reader at some point.
 enum Source {
@@ -43,7 +43,7 @@ pub fn build(
     }
     builder.index_producers();
     builder.data_edges();
-    let targets = builder.stack_edges();
+    let (targets, external_imports) = builder.stack_edges();
     builder.depends_on_edges();
     if builder.errors.is_empty() {
         builder.check_cycles();
@@ -53,6 +53,7 @@ pub fn build(
             graph: builder.graph,
             targets,
             warnings: builder.warnings,
+            external_imports,
         })
     } else {
         Err(builder.errors)
@@ -252,7 +253,8 @@ impl Builder<'_> {
     }
 
     /// Same-stack and export/import edges, from what each AWS task targets.
-    fn stack_edges(&mut self) -> Vec<Option<StaticTarget>> {
+    fn stack_edges(&mut self) -> (Vec<Option<StaticTarget>>, Vec<ExternalImport>) {
+        let mut external = Vec::new();
         let mut targets = Vec::with_capacity(self.playbook.tasks.len());
         for task in &self.playbook.tasks {
             let scope = self.playbook.task_scope(task, self.extra_vars, None, false);
@@ -356,18 +358,25 @@ impl Builder<'_> {
                         self.edge(exporter, importer, EdgeReason::Export(name.clone()));
                     }
                 }
-                None => self.warnings.push(
-                    PlaybookError::new(
-                        ErrorKind::Undefined,
-                        format!("imports `{name}`, which no task in this playbook exports in {account}"),
-                    )
-                    .at(location)
-                    .in_task(self.playbook.tasks[importer].display_name())
-                    .help("the export must already exist in that account; `runbook apply` checks it before changing anything"),
-                ),
+                None => {
+                    self.warnings.push(
+                        PlaybookError::new(
+                            ErrorKind::Undefined,
+                            format!("imports `{name}`, which no task in this playbook exports in {account}"),
+                        )
+                        .at(location)
+                        .in_task(self.playbook.tasks[importer].display_name())
+                        .help("the export must already exist in that account; `runbook apply` checks it before changing anything"),
+                    );
+                    external.push(ExternalImport {
+                        task: importer,
+                        account,
+                        name,
+                    });
+                }
             }
         }
-        targets
+        (targets, external)
     }
 
     fn depends_on_edges(&mut self) {

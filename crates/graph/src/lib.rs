@@ -60,6 +60,17 @@ pub struct TaskGraph {
     /// Problems that do not stop a run (an import name that cannot be
     /// resolved, an import no task exports).
     pub warnings: Vec<PlaybookError>,
+    /// Imports that no task of the playbook exports: they must already
+    /// exist in the account (apply checks with ListExports first).
+    pub external_imports: Vec<ExternalImport>,
+}
+
+/// An import that must be satisfied by an export already in the account.
+#[derive(Debug, Clone)]
+pub struct ExternalImport {
+    pub task: TaskId,
+    pub account: AccountKey,
+    pub name: String,
 }
 
 impl TaskGraph {

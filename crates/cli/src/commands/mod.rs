@@ -1,5 +1,6 @@
 //! Each command: parse, analyse, then (for apply) run.
 
+mod apply;
 mod graph;
 mod validate;
 
@@ -29,6 +30,7 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Validate(common) => validate::run(&common, &printer),
         Command::Graph { common, format } => graph::run(&common, format, &printer),
+        Command::Apply(args) => apply::run(&args, &printer),
     }
 }
 

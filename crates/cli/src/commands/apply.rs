@@ -1,0 +1,227 @@
+//! `runbook apply`: preflight every account, then walk the graph.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use runbook_aws::{ClientPool, PoolSettings, Target};
+use runbook_executor::RunOptions;
+use runbook_graph::TaskGraph;
+use runbook_modules::{AwsRunner, RunnerSettings};
+use runbook_playbook::{ErrorKind, PlaybookError};
+
+use crate::args::ApplyArgs;
+use crate::diagnostics::{Level, Printer};
+use crate::exit;
+use crate::report::{recap, LineReporter};
+
+pub fn run(args: &ApplyArgs, printer: &Printer) -> i32 {
+    let analysed = match super::analyse(&args.common, printer) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            printer.message(&format!("cannot start the async runtime: {err}"), None);
+            return exit::ERROR;
+        }
+    };
+    runtime.block_on(async {
+        tokio::select! {
+            code = apply(args, analysed, printer) => code,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("\ninterrupted: stack operations already started keep going in AWS; run apply again to reconcile");
+                exit::INTERRUPTED
+            }
+        }
+    })
+}
+
+fn targets_of(graph: &TaskGraph) -> Vec<Target> {
+    let keys: BTreeSet<_> = graph
+        .targets
+        .iter()
+        .flatten()
+        .filter_map(|t| t.account.clone())
+        .collect();
+    keys.into_iter()
+        .map(|k| Target {
+            profile: k.profile,
+            region: k.region,
+            endpoint_url: k.endpoint_url,
+        })
+        .collect()
+}
+
+async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -> i32 {
+    let super::Analysed {
+        extra_vars,
+        playbook,
+        graph,
+    } = analysed;
+    let pool = ClientPool::new(PoolSettings {
+        max_attempts: args.max_attempts,
+        ..PoolSettings::default()
+    });
+    let runner = AwsRunner::new(
+        pool.clone(),
+        RunnerSettings {
+            wait_timeout: Duration::from_secs(args.wait_timeout),
+            ..RunnerSettings::default()
+        },
+    );
+
+    // Preflight: every account must answer before anything changes.
+    let begun = Instant::now();
+    let targets = targets_of(&graph);
+    let mut unreachable = 0;
+    let mut accounts = Vec::new();
+    for (target, result) in pool.preflight(&targets).await {
+        match result {
+            Ok(identity) => {
+                accounts.push(format!(
+                    "{} = {}",
+                    target.profile.as_deref().unwrap_or("default"),
+                    identity.account
+                ));
+                runner.remember(target, identity);
+            }
+            Err(err) => {
+                unreachable += 1;
+                printer.print(
+                    Level::Error,
+                    &PlaybookError::new(ErrorKind::Io, format!("cannot reach AWS: {err}")).help(
+                        "check the profile in your AWS config (aws configure list-profiles), its credentials and role; nothing was changed",
+                    ),
+                );
+            }
+        }
+    }
+    if unreachable > 0 {
+        return exit::UNREACHABLE;
+    }
+    if let Err(code) = check_external_imports(&graph, &playbook, &pool, printer).await {
+        return code;
+    }
+    accounts.dedup();
+    println!(
+        "preflight: {} ({:.2}s){}",
+        if accounts.is_empty() {
+            "no AWS accounts".to_string()
+        } else {
+            accounts.join(", ")
+        },
+        begun.elapsed().as_secs_f64(),
+        if args.check {
+            "; check mode: nothing will be changed"
+        } else {
+            ""
+        }
+    );
+
+    let reporter = Arc::new(LineReporter::new(playbook.tasks.len(), args.common.verbose));
+    let summary = runbook_executor::run(
+        Arc::new(playbook),
+        &graph,
+        Arc::new(extra_vars),
+        Arc::new(runner),
+        RunOptions {
+            forks: usize::from(args.forks),
+            check: args.check,
+            keep_going: args.keep_going,
+            verbosity: args.common.verbose,
+        },
+        reporter,
+    )
+    .await;
+    print!("{}", recap(&summary));
+    if summary.failed() {
+        exit::TASK_FAILED
+    } else {
+        exit::OK
+    }
+}
+
+/// An import that no task exports must already be exported in its account:
+/// checked with ListExports before any change, so a typo in an export name
+/// does not leave half a deployment behind.
+async fn check_external_imports(
+    graph: &TaskGraph,
+    playbook: &runbook_playbook::Playbook,
+    pool: &ClientPool,
+    printer: &Printer,
+) -> Result<(), i32> {
+    let mut exports: HashMap<Target, BTreeSet<String>> = HashMap::new();
+    let mut missing = 0;
+    for import in &graph.external_imports {
+        let target = Target {
+            profile: import.account.profile.clone(),
+            region: import.account.region.clone(),
+            endpoint_url: import.account.endpoint_url.clone(),
+        };
+        if !exports.contains_key(&target) {
+            let names = match list_exports(pool, &target).await {
+                Ok(names) => names,
+                Err(message) => {
+                    printer.print(Level::Error, &PlaybookError::new(ErrorKind::Io, message));
+                    return Err(exit::UNREACHABLE);
+                }
+            };
+            exports.insert(target.clone(), names);
+        }
+        if !exports[&target].contains(&import.name) {
+            missing += 1;
+            let task = &playbook.tasks[import.task];
+            printer.print(
+                Level::Error,
+                &PlaybookError::new(
+                    ErrorKind::Undefined,
+                    format!(
+                        "the template imports `{}`, which no task in this playbook exports and {target} does not export either",
+                        import.name
+                    ),
+                )
+                .at(task.location.clone())
+                .in_task(task.display_name())
+                .help("fix the export name, or deploy the stack that exports it first; nothing was changed"),
+            );
+        }
+    }
+    if missing > 0 {
+        Err(exit::INVALID_PLAYBOOK)
+    } else {
+        Ok(())
+    }
+}
+
+async fn list_exports(pool: &ClientPool, target: &Target) -> Result<BTreeSet<String>, String> {
+    let client = pool
+        .cloudformation(target)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut names = BTreeSet::new();
+    let mut token = None;
+    loop {
+        let out = client
+            .list_exports()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|err| {
+                runbook_aws::AwsError::from_sdk(target, "ListExports", &err).to_string()
+            })?;
+        names.extend(
+            out.exports()
+                .iter()
+                .filter_map(|e| e.name().map(str::to_string)),
+        );
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(names);
+        }
+    }
+}

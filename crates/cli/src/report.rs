@@ -1,0 +1,167 @@
+//! What `apply` prints: a line per task start and finish, stack events as
+//! they arrive, and a recap per account.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use runbook_executor::{Event, Reporter, RunSummary, Status};
+
+pub struct LineReporter {
+    color: bool,
+    verbose: u8,
+    total: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    started: usize,
+}
+
+impl LineReporter {
+    pub fn new(total: usize, verbose: u8) -> Self {
+        let color = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        LineReporter {
+            color,
+            verbose,
+            total,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn paint(&self, status: Status, text: &str) -> String {
+        if !self.color {
+            return text.to_string();
+        }
+        let code = match status {
+            Status::Ok => "32",
+            Status::Changed => "33",
+            Status::Skipped => "36",
+            Status::Failed | Status::Blocked => "1;31",
+            Status::Ignored => "35",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    fn emit(&self, text: String) {
+        // One write per event keeps lines whole when tasks finish together.
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.2}s", d.as_secs_f64())
+}
+
+fn target_text(target: &Option<String>) -> String {
+    target
+        .as_ref()
+        .map(|t| format!(" [{t}]"))
+        .unwrap_or_default()
+}
+
+impl Reporter for LineReporter {
+    fn event(&self, event: Event) {
+        match event {
+            Event::Started { name, target, .. } => {
+                let n = {
+                    let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                    state.started += 1;
+                    state.started
+                };
+                self.emit(format!(
+                    "[{n}/{}] start    {name}{}\n",
+                    self.total,
+                    target_text(&target)
+                ));
+            }
+            Event::Progress { name, message, .. } => {
+                self.emit(format!("         | {name}: {message}\n"));
+            }
+            Event::Finished {
+                name,
+                target,
+                status,
+                duration,
+                message,
+                details,
+                ..
+            } => {
+                let label = self.paint(status, &format!("{:<8}", status.label()));
+                let mut text = format!(
+                    "         {label} {name}{} {}",
+                    target_text(&target),
+                    seconds(duration)
+                );
+                if let Some(message) = message.filter(|m| !m.is_empty()) {
+                    let mut lines = message.lines();
+                    if let Some(first) = lines.next() {
+                        text.push_str(&format!(": {first}"));
+                    }
+                    for line in lines {
+                        text.push_str(&format!("\n           {line}"));
+                    }
+                }
+                text.push('\n');
+                // Planned changes always show in check mode (they are the
+                // point of it); otherwise with -v.
+                if self.verbose > 0 || status == Status::Changed {
+                    for line in details {
+                        text.push_str(&format!("           - {line}\n"));
+                    }
+                }
+                self.emit(text);
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    ok: usize,
+    changed: usize,
+    failed: usize,
+    skipped: usize,
+    ignored: usize,
+}
+
+/// The recap: per account (target label), then totals and time.
+pub fn recap(summary: &RunSummary) -> String {
+    let mut per: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut total = Counts::default();
+    for record in summary.records.iter().flatten() {
+        let key = record.target.clone().unwrap_or_else(|| "localhost".into());
+        for counts in [per.entry(key).or_default(), &mut total] {
+            match record.status {
+                Status::Ok => counts.ok += 1,
+                Status::Changed => counts.changed += 1,
+                Status::Failed | Status::Blocked => counts.failed += 1,
+                Status::Skipped => counts.skipped += 1,
+                Status::Ignored => counts.ignored += 1,
+            }
+        }
+    }
+    let line = |c: &Counts| {
+        format!(
+            "ok={} changed={} failed={} skipped={} ignored={}",
+            c.ok, c.changed, c.failed, c.skipped, c.ignored
+        )
+    };
+    let width = per.keys().map(String::len).max().unwrap_or(0).max(5);
+    let mut out = String::from("\nRECAP\n");
+    for (target, counts) in &per {
+        out.push_str(&format!("  {target:<width$}  {}\n", line(counts)));
+    }
+    let not_run = summary.not_run();
+    out.push_str(&format!("  {:<width$}  {}", "total", line(&total)));
+    if not_run > 0 {
+        out.push_str(&format!(" not_run={not_run}"));
+    }
+    out.push_str(&format!("  in {}\n", seconds(summary.elapsed)));
+    out
+}

@@ -1,0 +1,186 @@
+//! The desired stack, read from a task's rendered options.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use runbook_playbook::Json;
+
+/// One template parameter as the task gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamSpec {
+    pub key: String,
+    /// `None` with `use_previous`.
+    pub value: Option<String>,
+    pub use_previous: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct StackSpec {
+    pub name: String,
+    pub absent: bool,
+    pub body: Option<String>,
+    pub url: Option<String>,
+    /// The parsed body, for parameter defaults, NoEcho and transforms.
+    pub template: Option<runbook_cfn::Template>,
+    pub parameters: Vec<ParamSpec>,
+    /// `None`: the task does not manage tags.
+    pub tags: Option<IndexMap<String, String>>,
+    pub capabilities: Vec<String>,
+    pub disable_rollback: Option<bool>,
+    pub on_create_failure: Option<String>,
+    pub termination_protection: Option<bool>,
+    pub role_arn: Option<String>,
+    pub notification_arns: Option<Vec<String>>,
+    pub create_timeout: Option<i32>,
+    pub stack_policy_body: Option<String>,
+    pub create_changeset: bool,
+    pub changeset_name: Option<String>,
+}
+
+impl StackSpec {
+    /// Reads the options; `playbook_dir` anchors a relative `template`.
+    pub fn from_args(args: &IndexMap<String, Json>, playbook_dir: &Path) -> Result<Self, String> {
+        let text = |key: &str| -> Option<String> {
+            args.get(key).and_then(|v| match v {
+                Json::String(s) => Some(s.clone()),
+                Json::Null => None,
+                other => Some(other.to_string()),
+            })
+        };
+        let flag = |key: &str| -> Option<bool> {
+            args.get(key).and_then(|v| match v {
+                Json::Bool(b) => Some(*b),
+                Json::String(s) => runbook_playbook::modules::parse_bool(s),
+                _ => None,
+            })
+        };
+        let name = text("stack_name").ok_or("option `stack_name` is required")?;
+        let absent = text("state").as_deref() == Some("absent");
+        let body = if let Some(path) = text("template") {
+            let full = if Path::new(&path).is_absolute() {
+                Path::new(&path).to_path_buf()
+            } else {
+                playbook_dir.join(&path)
+            };
+            Some(std::fs::read_to_string(&full).map_err(|e| {
+                format!(
+                    "template file `{path}` cannot be read (looked at {}): {e}",
+                    full.display()
+                )
+            })?)
+        } else {
+            match args.get("template_body") {
+                Some(Json::String(s)) => Some(s.clone()),
+                Some(Json::Object(map)) => Some(Json::Object(map.clone()).to_string()),
+                _ => None,
+            }
+        };
+        let template = match &body {
+            Some(body) => Some(runbook_cfn::parse(body).map_err(|e| match e.span {
+                Some(span) => format!(
+                    "template error at line {}, column {}: {}",
+                    span.line, span.column, e.message
+                ),
+                None => format!("template error: {}", e.message),
+            })?),
+            None => None,
+        };
+        let mut parameters = Vec::new();
+        if let Some(Json::Object(map)) = args.get("template_parameters") {
+            for (key, value) in map {
+                let use_previous = matches!(value, Json::Object(m) if m.get("use_previous_value").is_some_and(|v| v == &Json::Bool(true) || v.as_str().and_then(runbook_playbook::modules::parse_bool) == Some(true)));
+                parameters.push(ParamSpec {
+                    key: key.clone(),
+                    value: runbook_cfn::parameter_value(value),
+                    use_previous,
+                });
+            }
+        }
+        let tags = match args.get("tags") {
+            Some(Json::Object(map)) => Some(
+                map.iter()
+                    .map(|(k, v)| {
+                        let value = match v {
+                            Json::String(s) => s.clone(),
+                            other => runbook_cfn::parameter_value(other).unwrap_or_default(),
+                        };
+                        (k.clone(), value)
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let capabilities = match args.get("capabilities") {
+            Some(Json::Array(items)) => items
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect(),
+            // amazon.aws's default.
+            _ => vec![
+                "CAPABILITY_IAM".to_string(),
+                "CAPABILITY_NAMED_IAM".to_string(),
+            ],
+        };
+        let notification_arns = match args.get("notification_arns") {
+            Some(Json::String(s)) => Some(
+                s.split(',')
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect(),
+            ),
+            Some(Json::Array(items)) => Some(
+                items
+                    .iter()
+                    .filter_map(|a| a.as_str().map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let create_timeout = match args.get("create_timeout") {
+            Some(Json::Number(n)) => n.as_i64().map(|n| n as i32),
+            Some(Json::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        };
+        let stack_policy_body = match args.get("stack_policy_body") {
+            Some(Json::String(s)) => Some(s.clone()),
+            Some(other @ Json::Object(_)) => Some(other.to_string()),
+            _ => None,
+        };
+        Ok(StackSpec {
+            name,
+            absent,
+            body,
+            url: text("template_url"),
+            template,
+            parameters,
+            tags,
+            capabilities,
+            disable_rollback: flag("disable_rollback"),
+            on_create_failure: text("on_create_failure"),
+            termination_protection: flag("termination_protection"),
+            role_arn: text("role_arn"),
+            notification_arns,
+            create_timeout,
+            stack_policy_body,
+            create_changeset: flag("create_changeset").unwrap_or(false),
+            changeset_name: text("changeset_name"),
+        })
+    }
+
+    /// Whether a parameter's value is secret (NoEcho in the template).
+    pub fn is_secret(&self, key: &str) -> bool {
+        self.template
+            .as_ref()
+            .and_then(|t| t.parameters.get(key))
+            .is_some_and(|p| p.no_echo)
+    }
+
+    /// A parameter value fit to print.
+    pub fn shown(&self, key: &str, value: &str) -> String {
+        if self.is_secret(key) {
+            "****".to_string()
+        } else {
+            value.to_string()
+        }
+    }
+}

@@ -1,0 +1,115 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use runbook_aws::{ClientPool, Identity, Target};
+use runbook_executor::{EventSink, ModuleFailure, ModuleOutput, TaskRequest, TaskRunner};
+use runbook_playbook::{Json, ModuleKind, Task};
+
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// Bounds every wait for a stack to settle.
+    pub wait_timeout: Duration,
+    /// The first pause between polls of a stack in progress; pauses then
+    /// grow to `max_poll`.
+    pub first_poll: Duration,
+    pub max_poll: Duration,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        RunnerSettings {
+            wait_timeout: Duration::from_secs(3600),
+            first_poll: Duration::from_millis(100),
+            max_poll: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Runs AWS modules through a shared client pool.
+pub struct AwsRunner {
+    pub(crate) pool: ClientPool,
+    pub(crate) settings: RunnerSettings,
+    /// Identities learnt in preflight, for labels ("cicd 111111111111").
+    identities: Mutex<HashMap<Target, Identity>>,
+}
+
+impl AwsRunner {
+    pub fn new(pool: ClientPool, settings: RunnerSettings) -> Self {
+        AwsRunner {
+            pool,
+            settings,
+            identities: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn pool(&self) -> &ClientPool {
+        &self.pool
+    }
+
+    /// Remembers who a target is, so labels can name the account.
+    pub fn remember(&self, target: Target, identity: Identity) {
+        if let Ok(mut ids) = self.identities.lock() {
+            ids.insert(target, identity);
+        }
+    }
+
+    pub(crate) fn identity_of(&self, target: &Target) -> Option<Identity> {
+        self.identities.lock().ok()?.get(target).cloned()
+    }
+}
+
+/// The account a task's options point at.
+pub fn target_of(args: &IndexMap<String, Json>) -> Target {
+    let text = |key: &str| args.get(key).and_then(Json::as_str).map(str::to_string);
+    Target {
+        profile: text("profile"),
+        region: text("region"),
+        endpoint_url: text("endpoint_url"),
+    }
+}
+
+impl TaskRunner for AwsRunner {
+    async fn run(
+        &self,
+        request: TaskRequest,
+        events: EventSink,
+    ) -> Result<ModuleOutput, ModuleFailure> {
+        let target = target_of(&request.args);
+        let result = match request.task().module.kind {
+            ModuleKind::CallerInfo => crate::caller_info::run(self, &target).await,
+            ModuleKind::CloudFormation => {
+                crate::cloudformation::run(self, &target, &request, &events).await
+            }
+            ModuleKind::CloudFormationInfo => {
+                crate::cloudformation_info::run(self, &target, &request.args).await
+            }
+            other => Err(ModuleFailure::new(format!(
+                "{other:?} is not an AWS module"
+            ))),
+        };
+        // Learn identities found on the way, for later labels.
+        if self.identity_of(&target).is_none() {
+            if let Ok(identity) = self.pool.identity(&target).await {
+                self.remember(target, identity);
+            }
+        }
+        result
+    }
+
+    fn target_label(&self, task: &Task, args: &IndexMap<String, Json>) -> Option<String> {
+        if !task.module.aws {
+            return None;
+        }
+        let target = target_of(args);
+        let mut label = target.profile.clone().unwrap_or_else(|| "default".into());
+        if let Some(identity) = self.identity_of(&target) {
+            label.push_str(&format!(" {}", identity.account));
+        }
+        if let Some(region) = &target.region {
+            label.push_str(&format!(" {region}"));
+        }
+        Some(label)
+    }
+}
