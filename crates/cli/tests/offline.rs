@@ -1,0 +1,172 @@
+//! validate and graph on fixture playbooks: exit codes and the exact
+//! messages, pinned as snapshots in tests/fixtures/*.stderr. Run with
+//! RUNBOOK_BLESS=1 to rewrite a snapshot after a deliberate change.
+
+mod common;
+
+use common::{runbook, workspace, CICD_ARGS};
+
+fn snapshot(name: &str, actual: &str) {
+    let path = workspace().join("tests/fixtures").join(name);
+    if std::env::var_os("RUNBOOK_BLESS").is_some() {
+        std::fs::write(&path, actual).expect("write snapshot");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "snapshot {} missing ({e}); run with RUNBOOK_BLESS=1",
+            path.display()
+        )
+    });
+    assert_eq!(actual, expected, "snapshot {name} differs");
+}
+
+fn invalid(fixture: &str) {
+    let run = runbook(
+        None,
+        &["validate", &format!("tests/fixtures/{fixture}.yml")],
+    );
+    run.assert_code(4);
+    assert_eq!(run.stdout, "");
+    snapshot(&format!("{fixture}.stderr"), &run.stderr);
+}
+
+#[test]
+fn yaml_syntax_error() {
+    invalid("syntax-error");
+}
+
+#[test]
+fn unknown_module_suggests_the_right_one() {
+    invalid("unknown-module");
+}
+
+#[test]
+fn unknown_option_bad_type_and_unsupported_keyword() {
+    invalid("bad-option");
+}
+
+#[test]
+fn undefined_variable_through_a_play_var() {
+    invalid("undefined");
+}
+
+#[test]
+fn cycle_lists_the_tasks_in_order() {
+    invalid("cycle");
+}
+
+#[test]
+fn missing_template_file() {
+    invalid("missing-template");
+}
+
+#[test]
+fn broken_template_points_into_the_template() {
+    invalid("broken-template");
+}
+
+#[test]
+fn hosts_other_than_localhost() {
+    invalid("not-localhost");
+}
+
+#[test]
+fn bad_extra_vars_exit_5() {
+    let run = runbook(
+        None,
+        &["validate", "tests/fixtures/undefined.yml", "-e", "who"],
+    );
+    run.assert_code(5);
+    assert_eq!(
+        run.stderr,
+        "error: invalid extra vars `-e who`: `who` is not key=value\n   = help: use -e key=value, -e @vars.yml, or -e '{\"key\": \"value\"}'\n"
+    );
+}
+
+#[test]
+fn bad_flags_exit_5() {
+    runbook(None, &["validate", "--no-such-flag", "x.yml"]).assert_code(5);
+    runbook(None, &["apply", "x.yml", "--forks", "0"]).assert_code(5);
+}
+
+#[test]
+fn missing_playbook_file() {
+    let run = runbook(None, &["validate", "tests/fixtures/nope.yml"]);
+    run.assert_code(4);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot read playbook tests/fixtures/nope.yml: "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn cicd_playbook_validates() {
+    let mut args = vec!["validate", "playbooks/playbook-cicd-01.yaml"];
+    args.extend(CICD_ARGS);
+    let run = runbook(None, &args);
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout,
+        "playbooks/playbook-cicd-01.yaml: valid (8 tasks, 17 edges, 5 waves)\n"
+    );
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn cicd_playbook_validates_from_another_directory() {
+    let playbook = workspace().join("playbooks/playbook-cicd-01.yaml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .current_dir(std::env::temp_dir())
+        .arg("validate")
+        .arg(&playbook)
+        .args(CICD_ARGS)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn graph_formats() {
+    let graph = |format: &str| {
+        let mut args = vec![
+            "graph",
+            "playbooks/playbook-cicd-01.yaml",
+            "--format",
+            format,
+        ];
+        args.extend(CICD_ARGS);
+        let run = runbook(None, &args);
+        run.assert_code(0);
+        run.stdout
+    };
+    snapshot("cicd.dot", &graph("dot"));
+    snapshot("cicd.mermaid", &graph("mermaid"));
+    snapshot("cicd.json", &graph("json"));
+    snapshot("cicd.txt", &graph("text"));
+    let json: serde_json::Value = serde_json::from_str(&graph("json")).unwrap();
+    assert_eq!(json["nodes"].as_array().unwrap().len(), 8);
+    assert_eq!(json["edges"].as_array().unwrap().len(), 17);
+    assert!(json["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["reason"] == "export CICD::KMS::Key::Arn" && e["from"] == 3 && e["to"] == 7));
+}
+
+#[test]
+fn help_lists_exit_codes() {
+    let run = runbook(None, &["apply", "--help"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("4   invalid playbook"),
+        "{}",
+        run.stdout
+    );
+}
