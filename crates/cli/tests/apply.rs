@@ -1,0 +1,320 @@
+//! `runbook apply` against a real moto server over HTTP: one server per
+//! test, so tests run in parallel without sharing state.
+
+mod common;
+
+use common::{mutating_calls, param, runbook, scratch, stack, Run};
+use runbook_testkit::Moto;
+
+const TOPIC: &str = "Parameters:\n  Name:\n    Type: String\n  Label:\n    Type: String\n    Default: plain\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Ref Name\nOutputs:\n  TopicArn:\n    Value: !Ref Topic\n    Export:\n      Name: !Sub \"${AWS::StackName}-TopicArn\"\n  Label:\n    Value: !Ref Label\n";
+
+/// A queue whose name comes from another stack's export, through
+/// Fn::ImportValue only.
+const IMPORTER: &str = "Parameters:\n  Source:\n    Type: String\nResources:\n  Param:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: !Sub \"/imported/${Source}\"\n      Type: String\n      Value:\n        Fn::ImportValue: !Sub \"${Source}-TopicArn\"\n";
+
+fn apply(moto: &Moto, playbook: &std::path::Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "apply",
+        playbook.to_str().unwrap(),
+        "--max-attempts",
+        "2",
+        "--wait-timeout",
+        "20",
+    ];
+    args.extend(extra);
+    runbook(Some(moto), &args)
+}
+
+fn one_stack_playbook(label: &str, state: &str) -> String {
+    format!(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: topic\n      amazon.aws.cloudformation:\n        stack_name: topics\n        state: {state}\n        profile: cicd\n        template: topic.yml\n        template_parameters:\n          Name: runbook-topic\n          Label: {label}\n        tags:\n          Team: platform\n      register: topic\n"
+    )
+}
+
+#[test]
+fn create_then_unchanged_then_update_then_delete() {
+    let moto = Moto::start_recording();
+    let (dir, playbook) = scratch(&[
+        ("play.yml", &one_stack_playbook("one", "present")),
+        ("topic.yml", TOPIC),
+    ]);
+
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("changed  topic [cicd 111111111111] "),
+        "{}",
+        run.stdout
+    );
+    let facts = stack(&moto, "cicd", "topics").expect("stack created");
+    assert_eq!(facts.status, "CREATE_COMPLETE");
+    assert_eq!(param(&facts, "Label"), "one");
+    assert_eq!(facts.tags, [("Team".to_string(), "platform".to_string())]);
+
+    // Same playbook again: no mutating call at all, and at most two reads
+    // for the stack.
+    moto.clear_recording();
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("ok       topic [cicd 111111111111] "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(mutating_calls(&moto), Vec::<String>::new());
+    let cfn_reads = moto
+        .recorded_calls()
+        .iter()
+        .filter(|c| c.service == "cloudformation")
+        .count();
+    assert!(cfn_reads <= 2, "{:?}", moto.recorded_calls());
+
+    // A changed parameter updates the stack.
+    std::fs::write(&playbook, one_stack_playbook("two", "present")).unwrap();
+    moto.clear_recording();
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("changed  topic"), "{}", run.stdout);
+    assert_eq!(mutating_calls(&moto), ["cloudformation UpdateStack"]);
+    assert_eq!(
+        param(&stack(&moto, "cicd", "topics").unwrap(), "Label"),
+        "two"
+    );
+
+    // state: absent deletes it; a second run finds nothing to do.
+    std::fs::write(&playbook, one_stack_playbook("two", "absent")).unwrap();
+    apply(&moto, &playbook, &[]).assert_code(0);
+    assert!(stack(&moto, "cicd", "topics").is_none());
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("stack topics is absent"),
+        "{}",
+        run.stdout
+    );
+    drop(dir);
+}
+
+#[test]
+fn check_mode_makes_no_mutating_call_and_shows_the_plan() {
+    let moto = Moto::start_recording();
+    let (_dir, playbook) = scratch(&[
+        ("play.yml", &one_stack_playbook("one", "present")),
+        ("topic.yml", TOPIC),
+    ]);
+    let run = apply(&moto, &playbook, &["--check"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("would create stack topics"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("- parameter Label = one"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(mutating_calls(&moto), Vec::<String>::new());
+    assert!(stack(&moto, "cicd", "topics").is_none());
+
+    apply(&moto, &playbook, &[]).assert_code(0);
+    std::fs::write(&playbook, one_stack_playbook("two", "present")).unwrap();
+    moto.clear_recording();
+    let run = apply(&moto, &playbook, &["--check"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("- parameter Label: one -> two"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(mutating_calls(&moto), Vec::<String>::new());
+    assert_eq!(
+        param(&stack(&moto, "cicd", "topics").unwrap(), "Label"),
+        "one"
+    );
+}
+
+#[test]
+fn outputs_flow_across_accounts_and_imports_wait_for_exports() {
+    let moto = Moto::start();
+    // The importer comes first in the file and shares no variable with the
+    // exporter: only the export/import edge orders them.
+    let play = "- hosts: localhost\n  tasks:\n    - name: importer\n      amazon.aws.cloudformation:\n        stack_name: importer\n        profile: cicd\n        template: importer.yml\n        template_parameters: {Source: topics}\n    - name: exporter\n      amazon.aws.cloudformation:\n        stack_name: topics\n        profile: cicd\n        template: topic.yml\n        template_parameters: {Name: shared-topic}\n      register: exporter\n    - name: consumer in prod\n      amazon.aws.cloudformation:\n        stack_name: consumer\n        profile: prod\n        template: topic.yml\n        template_parameters:\n          Name: prod-topic\n          Label: \"{{ exporter.stack_outputs.TopicArn }}\"\n";
+    let (_dir, playbook) = scratch(&[
+        ("play.yml", play),
+        ("topic.yml", TOPIC),
+        ("importer.yml", IMPORTER),
+    ]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    let exporter = stack(&moto, "cicd", "topics").unwrap();
+    let arn = common::output(&exporter, "TopicArn");
+    assert!(arn.contains(":111111111111:shared-topic"), "{arn}");
+    let consumer = stack(&moto, "prod", "consumer").expect("consumer in prod");
+    assert_eq!(param(&consumer, "Label"), arn);
+    assert_eq!(
+        stack(&moto, "cicd", "importer").unwrap().status,
+        "CREATE_COMPLETE"
+    );
+    assert!(
+        stack(&moto, "prod", "topics").is_none(),
+        "the exporter is only in cicd"
+    );
+    let start = |name: &str| run.stdout.find(&format!("start    {name} ")).unwrap();
+    assert!(start("importer") > start("exporter"), "{}", run.stdout);
+}
+
+#[test]
+fn independent_stacks_overlap() {
+    let moto = Moto::start();
+    let play = "- hosts: localhost\n  tasks:\n    - name: a\n      amazon.aws.cloudformation: {stack_name: a, profile: cicd, template: topic.yml, template_parameters: {Name: a}}\n    - name: b\n      amazon.aws.cloudformation: {stack_name: b, profile: nonprod, template: topic.yml, template_parameters: {Name: b}}\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play), ("topic.yml", TOPIC)]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    // Lines are printed as events happen: both tasks started before either
+    // finished.
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let pos = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
+    let first_finish = pos("changed  a ").min(pos("changed  b "));
+    assert!(
+        pos("start    a ") < first_finish && pos("start    b ") < first_finish,
+        "{}",
+        run.stdout
+    );
+
+    // With one fork, the second starts only after the first finished.
+    let moto = Moto::start();
+    let run = apply(&moto, &playbook, &["--forks", "1"]);
+    run.assert_code(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let pos = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
+    assert!(pos("start    b ") > pos("changed  a "), "{}", run.stdout);
+}
+
+/// An SSM parameter name already taken makes moto fail CreateStack itself.
+const CLAIM: &str = "Resources:\n  P:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: /claimed\n      Type: String\n      Value: x\n";
+
+#[test]
+fn a_failed_stack_stops_its_dependents_and_exits_2() {
+    let moto = Moto::start();
+    let play = "- hosts: localhost\n  tasks:\n    - name: first claim\n      amazon.aws.cloudformation: {stack_name: claim-one, profile: cicd, template: claim.yml}\n    - name: second claim\n      amazon.aws.cloudformation: {stack_name: claim-two, profile: cicd, template: claim.yml}\n      depends_on: first claim\n      register: second\n    - name: after\n      amazon.aws.cloudformation:\n        stack_name: after\n        profile: cicd\n        template: topic.yml\n        template_parameters: {Name: \"x{{ second.stack_id | default('') }}\"}\n";
+    let (_dir, playbook) = scratch(&[
+        ("play.yml", play),
+        ("claim.yml", CLAIM),
+        ("topic.yml", TOPIC),
+    ]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains("failed   second claim"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("CreateStack failed"), "{}", run.stdout);
+    assert!(!run.stdout.contains("start    after"), "{}", run.stdout);
+    assert!(run.stdout.contains("not_run=1"), "{}", run.stdout);
+    assert!(stack(&moto, "cicd", "after").is_none());
+}
+
+#[test]
+fn keep_going_runs_what_does_not_depend_on_the_failure() {
+    let moto = Moto::start();
+    let play = "- hosts: localhost\n  tasks:\n    - name: first claim\n      amazon.aws.cloudformation: {stack_name: claim-one, profile: cicd, template: claim.yml}\n    - name: second claim\n      amazon.aws.cloudformation: {stack_name: claim-two, profile: cicd, template: claim.yml}\n      depends_on: first claim\n      register: second\n    - name: dependent\n      amazon.aws.cloudformation: {stack_name: dep, profile: cicd, template: topic.yml, template_parameters: {Name: \"{{ second.stack_id }}\"}}\n    - name: independent\n      amazon.aws.cloudformation: {stack_name: ind, profile: prod, template: topic.yml, template_parameters: {Name: ind}}\n      depends_on: second claim\n";
+    let (_dir, playbook) = scratch(&[
+        ("play.yml", play),
+        ("claim.yml", CLAIM),
+        ("topic.yml", TOPIC),
+    ]);
+    let run = apply(&moto, &playbook, &["--keep-going", "--forks", "1"]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("blocked  dependent"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("blocked  independent"),
+        "{}",
+        run.stdout
+    );
+
+    let play = play.replace("      depends_on: second claim\n", "");
+    std::fs::write(&playbook, play).unwrap();
+    let moto = Moto::start();
+    let run = apply(&moto, &playbook, &["--keep-going", "--forks", "1"]);
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains("changed  independent"),
+        "{}",
+        run.stdout
+    );
+    assert!(stack(&moto, "prod", "ind").is_some());
+}
+
+#[test]
+fn a_missing_profile_stops_before_any_change() {
+    let moto = Moto::start_recording();
+    let play = "- hosts: localhost\n  tasks:\n    - name: fine\n      amazon.aws.cloudformation: {stack_name: a, profile: cicd, template: topic.yml, template_parameters: {Name: a}}\n    - name: typo\n      amazon.aws.cloudformation: {stack_name: b, profile: nosuchprofile, template: topic.yml, template_parameters: {Name: b}}\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play), ("topic.yml", TOPIC)]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(3);
+    assert!(run.stderr.contains("nosuchprofile"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+    assert_eq!(mutating_calls(&moto), Vec::<String>::new());
+    assert!(stack(&moto, "cicd", "a").is_none());
+}
+
+#[test]
+fn a_template_cloudformation_rejects_fails_the_task() {
+    let moto = Moto::start();
+    // References a parameter the template does not declare.
+    let bad = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Ref Missing\n";
+    let play = "- hosts: localhost\n  tasks:\n    - name: bad\n      amazon.aws.cloudformation: {stack_name: bad, profile: cicd, template: bad.yml}\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play), ("bad.yml", bad)]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains("failed   bad [cicd 111111111111]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("stack bad: profile cicd, default region: CreateStack failed"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn an_import_nobody_exports_is_caught_before_any_change() {
+    let moto = Moto::start_recording();
+    let play = "- hosts: localhost\n  tasks:\n    - name: fine\n      amazon.aws.cloudformation: {stack_name: a, profile: cicd, template: topic.yml, template_parameters: {Name: a}}\n    - name: importer\n      amazon.aws.cloudformation: {stack_name: imp, profile: cicd, template: importer.yml, template_parameters: {Source: nowhere}}\n";
+    let (_dir, playbook) = scratch(&[
+        ("play.yml", play),
+        ("topic.yml", TOPIC),
+        ("importer.yml", IMPORTER),
+    ]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(4);
+    assert!(
+        run.stderr
+            .contains("imports `nowhere-TopicArn`, which no task in this playbook exports"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(mutating_calls(&moto), Vec::<String>::new());
+}
+
+#[test]
+fn no_log_and_noecho_values_never_reach_the_output() {
+    let moto = Moto::start();
+    let secret_template = "Parameters:\n  Password:\n    Type: String\n    NoEcho: true\nResources:\n  P:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: /secret\n      Type: String\n      Value: !Ref Password\n";
+    let play = "- hosts: localhost\n  tasks:\n    - name: secret stack\n      amazon.aws.cloudformation:\n        stack_name: secret\n        profile: cicd\n        template: secret.yml\n        template_parameters: {Password: hunter2-secret}\n    - name: hidden\n      debug: {msg: \"hunter2-secret\"}\n      no_log: true\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play), ("secret.yml", secret_template)]);
+    for extra in [&[][..], &["--check", "-v"][..]] {
+        let run = apply(&moto, &playbook, extra);
+        run.assert_code(0);
+        assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
+        assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    }
+    // A NoEcho value cannot be compared: the rerun asks CloudFormation.
+    let run = apply(&moto, &playbook, &["--check"]);
+    assert!(run.stdout.contains("may change"), "{}", run.stdout);
+}
