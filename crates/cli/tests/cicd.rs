@@ -11,7 +11,17 @@ use runbook_testkit::Moto;
 const PLAYBOOK: &str = "playbooks/playbook-cicd-01.yaml";
 
 fn apply(moto: &Moto, extra: &[&str]) -> common::Run {
-    let mut args = with_args(&["apply", PLAYBOOK, "--max-attempts", "2", "--wait-timeout", "30"], CICD_ARGS);
+    let mut args = with_args(
+        &[
+            "apply",
+            PLAYBOOK,
+            "--max-attempts",
+            "2",
+            "--wait-timeout",
+            "30",
+        ],
+        CICD_ARGS,
+    );
     args.extend(extra);
     runbook(Some(moto), &args)
 }
@@ -19,10 +29,21 @@ fn apply(moto: &Moto, extra: &[&str]) -> common::Run {
 fn ssm_value(moto: &Moto, profile: &str, name: &str) -> String {
     let pool = pool(moto);
     common::block_on(async {
-        let config = pool.config(&Target::profile(profile)).await.expect("config");
+        let config = pool
+            .config(&Target::profile(profile))
+            .await
+            .expect("config");
         let ssm = aws_sdk_ssm::Client::new(&config);
-        let out = ssm.get_parameter().name(name).send().await.expect("GetParameter");
-        out.parameter().and_then(|p| p.value()).unwrap_or_default().to_string()
+        let out = ssm
+            .get_parameter()
+            .name(name)
+            .send()
+            .await
+            .expect("GetParameter");
+        out.parameter()
+            .and_then(|p| p.value())
+            .unwrap_or_default()
+            .to_string()
     })
 }
 
@@ -45,7 +66,10 @@ fn cicd_baseline_deploys_reruns_as_a_no_op_and_updates_only_what_changed() {
 
     // The KMS key ARN of the CI/CD account reaches non-prod and prod.
     let key_arn = output(&kms, "KmsKeyArn");
-    assert!(key_arn.starts_with("arn:aws:kms:us-east-1:111111111111:key/"), "{key_arn}");
+    assert!(
+        key_arn.starts_with("arn:aws:kms:us-east-1:111111111111:key/"),
+        "{key_arn}"
+    );
     assert_eq!(param(&buckets, "KmsKeyArn"), key_arn);
     assert_eq!(param(&nonprod, "KmsKeyArn"), key_arn);
     assert_eq!(param(&prod, "KmsKeyArn"), key_arn);
@@ -61,13 +85,32 @@ fn cicd_baseline_deploys_reruns_as_a_no_op_and_updates_only_what_changed() {
     // parameters in the CI/CD account.
     let nonprod_role = output(&nonprod, "CrossAccountRoleArn");
     let prod_role = output(&prod, "CrossAccountRoleArn");
-    assert!(nonprod_role.starts_with("arn:aws:iam::222222222222:role/"), "{nonprod_role}");
-    assert!(prod_role.starts_with("arn:aws:iam::777777777777:role/"), "{prod_role}");
+    assert!(
+        nonprod_role.starts_with("arn:aws:iam::222222222222:role/"),
+        "{nonprod_role}"
+    );
+    assert!(
+        prod_role.starts_with("arn:aws:iam::777777777777:role/"),
+        "{prod_role}"
+    );
     assert_eq!(param(&settings, "NonProdCrossAccountRoleArn"), nonprod_role);
     assert_eq!(param(&settings, "ProdCrossAccountRoleArn"), prod_role);
-    assert_eq!(ssm_value(&moto, "cicd", "/cicd/settings/nonprod/cross-account-role/arn"), nonprod_role);
-    assert_eq!(ssm_value(&moto, "cicd", "/cicd/settings/prod/cross-account-role/arn"), prod_role);
-    assert_eq!(ssm_value(&moto, "cicd", "/cicd/settings/prod/account-id"), "777777777777");
+    assert_eq!(
+        ssm_value(
+            &moto,
+            "cicd",
+            "/cicd/settings/nonprod/cross-account-role/arn"
+        ),
+        nonprod_role
+    );
+    assert_eq!(
+        ssm_value(&moto, "cicd", "/cicd/settings/prod/cross-account-role/arn"),
+        prod_role
+    );
+    assert_eq!(
+        ssm_value(&moto, "cicd", "/cicd/settings/prod/account-id"),
+        "777777777777"
+    );
     assert_eq!(
         prod.tags,
         [
@@ -82,9 +125,17 @@ fn cicd_baseline_deploys_reruns_as_a_no_op_and_updates_only_what_changed() {
     moto.clear_recording();
     let run = apply(&moto, &[]);
     run.assert_code(0);
-    assert!(run.stdout.contains("ok=8 changed=0 failed=0"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("ok=8 changed=0 failed=0"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(mutating_calls(&moto), Vec::<String>::new());
-    let cfn_calls = moto.recorded_calls().iter().filter(|c| c.service == "cloudformation").count();
+    let cfn_calls = moto
+        .recorded_calls()
+        .iter()
+        .filter(|c| c.service == "cloudformation")
+        .count();
     assert!(cfn_calls <= 2 * 5, "{:?}", moto.recorded_calls());
 
     // One -e changed: only the prod roles stack is updated; the settings
@@ -93,10 +144,26 @@ fn cicd_baseline_deploys_reruns_as_a_no_op_and_updates_only_what_changed() {
     let boundary = "arn:aws:iam::777777777777:policy/boundary";
     let run = apply(&moto, &["-e", &format!("prod_boundary_policy={boundary}")]);
     run.assert_code(0);
-    assert!(run.stdout.contains("ok=7 changed=1 failed=0"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("ok=7 changed=1 failed=0"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(mutating_calls(&moto), ["cloudformation UpdateStack"]);
-    assert_eq!(param(&stack(&moto, "prod", "cicd-iam-roles-prod").unwrap(), "PermissionsBoundary"), boundary);
-    assert_eq!(param(&stack(&moto, "nonprod", "cicd-iam-roles-nonprod").unwrap(), "PermissionsBoundary"), "none");
+    assert_eq!(
+        param(
+            &stack(&moto, "prod", "cicd-iam-roles-prod").unwrap(),
+            "PermissionsBoundary"
+        ),
+        boundary
+    );
+    assert_eq!(
+        param(
+            &stack(&moto, "nonprod", "cicd-iam-roles-nonprod").unwrap(),
+            "PermissionsBoundary"
+        ),
+        "none"
+    );
 }
 
 #[test]
@@ -104,8 +171,17 @@ fn cicd_check_mode_on_an_empty_account_plans_everything_and_changes_nothing() {
     let moto = Moto::start_recording();
     let run = apply(&moto, &["--check"]);
     run.assert_code(0);
-    assert!(run.stdout.contains("would create stack cicd-mgmt-settings"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("would create stack cicd-mgmt-settings"),
+        "{}",
+        run.stdout
+    );
     // Values that exist only after apply are shown as such.
-    assert!(run.stdout.contains("parameter KmsKeyArn = (known after apply)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("parameter KmsKeyArn = (known after apply)"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(mutating_calls(&moto), Vec::<String>::new());
 }

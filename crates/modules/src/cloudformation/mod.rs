@@ -380,7 +380,7 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
             ));
             existing = match api.wait("its current operation", &mut seen).await? {
                 Settled::Gone => None,
-                Settled::Status(s) => Some(s),
+                Settled::Status(s) => Some(*s),
             };
         }
     }
@@ -544,7 +544,7 @@ async fn settle(
                 spec.name
             ))
         }
-        Settled::Status(s) => s,
+        Settled::Status(s) => *s,
     };
     let events: Vec<String> = match api.events().await {
         Ok(events) => events

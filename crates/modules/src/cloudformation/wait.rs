@@ -12,7 +12,7 @@ use super::Api;
 /// How a wait ended.
 pub enum Settled {
     /// The stack reached this status (complete or failed).
-    Status(super::diff::Deployed),
+    Status(Box<super::diff::Deployed>),
     /// The stack no longer exists (deleted).
     Gone,
 }
@@ -43,7 +43,7 @@ impl Api<'_> {
                 return Ok(Settled::Gone);
             };
             if !in_progress(&stack.status) {
-                return Ok(Settled::Status(stack));
+                return Ok(Settled::Status(Box::new(stack)));
             }
             // Stream what happened since the last poll while we wait.
             self.stream_events(seen).await;
