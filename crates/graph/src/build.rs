@@ -45,6 +45,7 @@ pub fn build(
     builder.data_edges();
     let (targets, external_imports) = builder.stack_edges();
     builder.depends_on_edges();
+    builder.play_order_edges();
     if builder.errors.is_empty() {
         builder.check_cycles();
     }
@@ -424,6 +425,45 @@ impl Builder<'_> {
                     } else {
                         self.edge(other, task.id, EdgeReason::DependsOn);
                     }
+                }
+            }
+        }
+    }
+
+    /// Plays run one after another, as in Ansible: the tasks that end a
+    /// play (nothing in it waits for them) come before the tasks that start
+    /// the next one (they wait for nothing in it).
+    fn play_order_edges(&mut self) {
+        let plays = &self.playbook.plays;
+        for pair in plays.windows(2) {
+            let (done, next) = (&pair[0].tasks, &pair[1].tasks);
+            if done.is_empty() || next.is_empty() {
+                continue;
+            }
+            let inside = |task: TaskId, range: &[TaskId]| range.contains(&task);
+            let ends: Vec<TaskId> = done
+                .iter()
+                .copied()
+                .filter(|&t| {
+                    !self
+                        .graph
+                        .neighbors(NodeIndex::new(t))
+                        .any(|n| inside(n.index(), done))
+                })
+                .collect();
+            let starts: Vec<TaskId> = next
+                .iter()
+                .copied()
+                .filter(|&t| {
+                    !self
+                        .graph
+                        .neighbors_directed(NodeIndex::new(t), petgraph::Direction::Incoming)
+                        .any(|n| inside(n.index(), next))
+                })
+                .collect();
+            for &end in &ends {
+                for &start in &starts {
+                    self.edge(end, start, EdgeReason::PlayOrder);
                 }
             }
         }

@@ -36,6 +36,8 @@ pub enum EdgeReason {
     /// Targets the same stack, so file order is kept.
     SameStack,
     DependsOn,
+    /// Plays run in file order: the next play starts after this one ends.
+    PlayOrder,
 }
 
 impl fmt::Display for EdgeReason {
@@ -47,6 +49,7 @@ impl fmt::Display for EdgeReason {
             EdgeReason::Export(name) => write!(f, "export {name}"),
             EdgeReason::SameStack => write!(f, "same stack"),
             EdgeReason::DependsOn => write!(f, "depends_on"),
+            EdgeReason::PlayOrder => write!(f, "play order"),
         }
     }
 }

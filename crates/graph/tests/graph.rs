@@ -252,3 +252,22 @@ fn missing_template_files_and_bad_depends_on() {
         errs[2]
     );
 }
+
+#[test]
+fn plays_run_in_file_order() {
+    let play = "- hosts: localhost\n  tasks:\n    - name: a\n      debug: msg=a\n    - name: b\n      debug: msg=b\n- hosts: localhost\n  tasks:\n    - name: c\n      debug: msg=c\n    - name: d\n      set_fact: {x: 1}\n    - name: e\n      debug: {msg: \"{{ x }}\"}\n";
+    let (_dir, path) = fixture(&[("p.yml", play)]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    let graph = graph.unwrap();
+    assert_eq!(
+        edges(&graph),
+        [
+            e(0, 2, "play order"),
+            e(0, 3, "play order"),
+            e(1, 2, "play order"),
+            e(1, 3, "play order"),
+            e(3, 4, "set_fact x"),
+        ]
+    );
+    assert_eq!(graph.waves(), vec![vec![0, 1], vec![2, 3], vec![4]]);
+}

@@ -1,0 +1,344 @@
+//! Stack states moto cannot produce (it never rolls back: a failed create
+//! stays CREATE_IN_PROGRESS), exercised against an IN-PROCESS FAKE of the
+//! CloudFormation query API: a tiny HTTP server in this test that answers
+//! with canned XML. The real SDK client, pool and module talk to it over
+//! HTTP, as they would to AWS.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+use runbook_aws::{ClientPool, PoolSettings};
+use runbook_executor::{run, Event, Reporter, RunOptions, Status};
+use runbook_modules::{AwsRunner, RunnerSettings};
+
+const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
+const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/fake/1";
+const TEMPLATE: &str =
+    "Parameters:\n  Name:\n    Type: String\nResources:\n  T:\n    Type: AWS::SNS::Topic\n";
+
+type Handler = dyn Fn(&str) -> (u16, String) + Send + Sync;
+
+/// Serves the query protocol: each request's `Action` goes to `handler`;
+/// every action is recorded.
+struct FakeCloudFormation {
+    endpoint: String,
+    actions: Arc<Mutex<Vec<String>>>,
+}
+
+fn form_action(body: &str) -> String {
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("")
+        .to_string()
+}
+
+impl FakeCloudFormation {
+    fn start(handler: Arc<Handler>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let actions = Arc::new(Mutex::new(Vec::new()));
+        let recorded = actions.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let handler = handler.clone();
+                let recorded = recorded.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    let mut stream = stream;
+                    loop {
+                        let mut length = 0usize;
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let header = line.trim_end();
+                            if header.is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = header.split_once(':') {
+                                if k.eq_ignore_ascii_case("content-length") {
+                                    length = v.trim().parse().unwrap_or(0);
+                                }
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let action = form_action(&String::from_utf8_lossy(&body));
+                        recorded.lock().unwrap().push(action.clone());
+                        let (status, xml) = handler(&action);
+                        let reply = format!(
+                            "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+                            xml.len()
+                        );
+                        if stream.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FakeCloudFormation { endpoint, actions }
+    }
+
+    fn actions(&self) -> Vec<String> {
+        self.actions.lock().unwrap().clone()
+    }
+}
+
+fn ok(action: &str, result: &str) -> (u16, String) {
+    (
+        200,
+        format!("<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"),
+    )
+}
+
+fn error(code: &str, message: &str) -> (u16, String) {
+    (
+        400,
+        format!("<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"),
+    )
+}
+
+fn stack_xml(status: &str, name_param: &str) -> String {
+    format!(
+        "<Stacks><member><StackId>{STACK_ID}</StackId><StackName>fake</StackName><CreationTime>2026-01-01T00:00:00Z</CreationTime><StackStatus>{status}</StackStatus><Parameters><member><ParameterKey>Name</ParameterKey><ParameterValue>{name_param}</ParameterValue></member></Parameters><Outputs><member><OutputKey>Out</OutputKey><OutputValue>v</OutputValue></member></Outputs></member></Stacks>"
+    )
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<Event>>);
+
+impl Reporter for Collect {
+    fn event(&self, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+/// Runs a one-task playbook whose stack lives on the fake.
+async fn apply_on(fake: &FakeCloudFormation, check: bool) -> (Vec<Option<Status>>, Vec<Event>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.yml"), TEMPLATE).unwrap();
+    let play = format!(
+        "- hosts: localhost\n  tasks:\n    - name: fake stack\n      amazon.aws.cloudformation:\n        stack_name: fake\n        region: us-east-1\n        endpoint_url: {}\n        template: t.yml\n        template_parameters: {{Name: n}}\n",
+        fake.endpoint
+    );
+    let path = dir.path().join("p.yml");
+    std::fs::write(&path, play).unwrap();
+    let vars = IndexMap::new();
+    let playbook = Arc::new(runbook_playbook::load(&path, &vars).unwrap());
+    let graph = runbook_graph::build(&playbook, &vars).unwrap();
+    let pool = ClientPool::new(PoolSettings {
+        max_attempts: 1,
+        env_overrides: Some(vec![
+            ("AWS_ACCESS_KEY_ID".into(), "fake".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "fake".into()),
+            ("AWS_CONFIG_FILE".into(), "/nonexistent".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent".into()),
+        ]),
+        ..PoolSettings::default()
+    });
+    let runner = AwsRunner::new(
+        pool,
+        RunnerSettings {
+            wait_timeout: std::time::Duration::from_secs(10),
+            first_poll: std::time::Duration::from_millis(10),
+            max_poll: std::time::Duration::from_millis(20),
+        },
+    );
+    let reporter = Arc::new(Collect::default());
+    let summary = run(
+        playbook,
+        &graph,
+        Arc::new(vars),
+        Arc::new(runner),
+        RunOptions {
+            check,
+            ..RunOptions::default()
+        },
+        reporter.clone(),
+    )
+    .await;
+    let statuses = summary
+        .records
+        .iter()
+        .map(|r| r.as_ref().map(|r| r.status))
+        .collect();
+    let events = reporter.0.lock().unwrap().clone();
+    (statuses, events)
+}
+
+fn text_of(events: &[Event]) -> String {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::Progress { message, .. } => format!("progress: {message}\n"),
+            Event::Finished { message, .. } => {
+                format!("finished: {}\n", message.clone().unwrap_or_default())
+            }
+            Event::Started { .. } => String::new(),
+        })
+        .collect()
+}
+
+/// CloudFormation actions only (the pool also asks STS who we are).
+fn cfn_actions(fake: &FakeCloudFormation) -> Vec<String> {
+    fake.actions()
+        .into_iter()
+        .filter(|a| a != "GetCallerIdentity")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stack_left_in_rollback_complete_is_deleted_and_created_afresh() {
+    let state = Arc::new(Mutex::new("ROLLBACK_COMPLETE"));
+    let s = state.clone();
+    let fake = FakeCloudFormation::start(Arc::new(move |action: &str| {
+        let mut state = s.lock().unwrap();
+        match action {
+            "DescribeStacks" if *state == "GONE" => {
+                error("ValidationError", "Stack with id fake does not exist")
+            }
+            "DescribeStacks" => ok(action, &stack_xml(&state, "n")),
+            "DescribeStackEvents" => ok(action, "<StackEvents></StackEvents>"),
+            "DeleteStack" => {
+                *state = "GONE";
+                ok(action, "")
+            }
+            "CreateStack" => {
+                *state = "CREATE_COMPLETE";
+                ok(action, &format!("<StackId>{STACK_ID}</StackId>"))
+            }
+            "ListStackResources" => ok(action, "<StackResourceSummaries></StackResourceSummaries>"),
+            _ => error("InvalidAction", "not faked"),
+        }
+    }));
+    let (statuses, events) = apply_on(&fake, false).await;
+    let text = text_of(&events);
+    assert_eq!(statuses, [Some(Status::Changed)], "{text}");
+    assert!(text.contains("stack is ROLLBACK_COMPLETE from a failed first create: deleting it to create it afresh"), "{text}");
+    assert_eq!(
+        cfn_actions(&fake),
+        [
+            "DescribeStacks",
+            "DescribeStackEvents",
+            "DeleteStack",
+            "DescribeStacks",
+            "CreateStack",
+            "DescribeStacks",
+            "DescribeStackEvents",
+            "ListStackResources"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn check_mode_plans_the_recreate_without_calling_anything_mutating() {
+    let fake = FakeCloudFormation::start(Arc::new(|action: &str| match action {
+        "DescribeStacks" => ok(action, &stack_xml("ROLLBACK_COMPLETE", "n")),
+        _ => error("InvalidAction", "check mode must not get here"),
+    }));
+    let (statuses, events) = apply_on(&fake, true).await;
+    assert_eq!(statuses, [Some(Status::Changed)], "{}", text_of(&events));
+    assert_eq!(cfn_actions(&fake), ["DescribeStacks"]);
+}
+
+#[tokio::test]
+async fn a_stack_in_progress_is_waited_on_then_reconciled() {
+    let polls = Arc::new(Mutex::new(0));
+    let p = polls.clone();
+    let fake = FakeCloudFormation::start(Arc::new(move |action: &str| {
+        let mut polls = p.lock().unwrap();
+        match action {
+            "DescribeStacks" => {
+                *polls += 1;
+                let status = if *polls <= 3 {
+                    "UPDATE_IN_PROGRESS"
+                } else {
+                    "UPDATE_COMPLETE"
+                };
+                ok(action, &stack_xml(status, "n"))
+            }
+            "DescribeStackEvents" => ok(action, "<StackEvents></StackEvents>"),
+            "GetTemplate" => ok(
+                action,
+                &format!("<TemplateBody>{}</TemplateBody>", xml_escape(TEMPLATE)),
+            ),
+            _ => error("InvalidAction", "an unchanged stack needs no other call"),
+        }
+    }));
+    let (statuses, events) = apply_on(&fake, false).await;
+    let text = text_of(&events);
+    assert_eq!(statuses, [Some(Status::Ok)], "{text}");
+    assert!(
+        text.contains("stack is UPDATE_IN_PROGRESS, waiting for it to finish"),
+        "{text}"
+    );
+    assert!(text.contains("stack fake is up to date"), "{text}");
+    assert_eq!(*polls.lock().unwrap(), 4);
+}
+
+#[tokio::test]
+async fn update_rollback_failed_stops_with_the_fix() {
+    let fake = FakeCloudFormation::start(Arc::new(|action: &str| match action {
+        "DescribeStacks" => ok(action, &stack_xml("UPDATE_ROLLBACK_FAILED", "n")),
+        _ => error("InvalidAction", "must stop before any other call"),
+    }));
+    let (statuses, events) = apply_on(&fake, false).await;
+    let text = text_of(&events);
+    assert_eq!(statuses, [Some(Status::Failed)], "{text}");
+    assert!(
+        text.contains("continue-update-rollback --stack-name fake"),
+        "{text}"
+    );
+    assert_eq!(cfn_actions(&fake), ["DescribeStacks"]);
+}
+
+#[tokio::test]
+async fn a_failed_update_reports_the_failed_resources() {
+    let state = Arc::new(Mutex::new("UPDATE_COMPLETE"));
+    let s = state.clone();
+    let fake = FakeCloudFormation::start(Arc::new(move |action: &str| {
+        let mut state = s.lock().unwrap();
+        match action {
+            // The deployed Name differs, so an update is needed.
+            "DescribeStacks" => ok(action, &stack_xml(&state, "old")),
+            "GetTemplate" => ok(action, &format!("<TemplateBody>{}</TemplateBody>", xml_escape(TEMPLATE))),
+            "DescribeStackEvents" if *state == "UPDATE_COMPLETE" => ok(action, "<StackEvents></StackEvents>"),
+            "DescribeStackEvents" => ok(
+                action,
+                "<StackEvents><member><EventId>e2</EventId><StackId>x</StackId><StackName>fake</StackName><LogicalResourceId>T</LogicalResourceId><ResourceType>AWS::SNS::Topic</ResourceType><Timestamp>2026-01-01T00:00:01Z</Timestamp><ResourceStatus>UPDATE_FAILED</ResourceStatus><ResourceStatusReason>Topic name already taken</ResourceStatusReason></member></StackEvents>",
+            ),
+            "UpdateStack" => {
+                *state = "UPDATE_ROLLBACK_COMPLETE";
+                ok(action, &format!("<StackId>{STACK_ID}</StackId>"))
+            }
+            _ => error("InvalidAction", "not faked"),
+        }
+    }));
+    let (statuses, events) = apply_on(&fake, false).await;
+    let text = text_of(&events);
+    assert_eq!(statuses, [Some(Status::Failed)], "{text}");
+    assert!(
+        text.contains("stack fake failed to update: UPDATE_ROLLBACK_COMPLETE"),
+        "{text}"
+    );
+    assert!(
+        text.contains("T (AWS::SNS::Topic): Topic name already taken"),
+        "{text}"
+    );
+}
