@@ -1,18 +1,29 @@
 //! What `apply` prints: a line per task start and finish, stack events as
 //! they arrive, and a recap per account.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use runbook_executor::{Event, Reporter, RunSummary, Status};
+use runbook_playbook::TaskId;
 
+/// Prints events as lines; on a terminal, running tasks also show as live
+/// spinners below the lines (indicatif), which plain output never has.
 pub struct LineReporter {
     color: bool,
     verbose: u8,
     total: usize,
     state: Mutex<State>,
+    live: Option<Live>,
+}
+
+struct Live {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<TaskId, ProgressBar>>,
+    style: ProgressStyle,
 }
 
 #[derive(Default)]
@@ -22,13 +33,27 @@ struct State {
 
 impl LineReporter {
     pub fn new(total: usize, verbose: u8) -> Self {
-        let color = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let terminal = std::io::stdout().is_terminal();
+        let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let live = terminal.then(|| Live {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
+            bars: Mutex::new(HashMap::new()),
+            style: ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        });
         LineReporter {
             color,
             verbose,
             total,
             state: Mutex::new(State::default()),
+            live,
+        }
+    }
+
+    /// Stops the live display before the recap is printed.
+    pub fn finish(&self) {
+        if let Some(live) = &self.live {
+            let _ = live.multi.clear();
         }
     }
 
@@ -47,6 +72,11 @@ impl LineReporter {
     }
 
     fn emit(&self, text: String) {
+        if let Some(live) = &self.live {
+            // Above the spinners, so they stay at the bottom.
+            let _ = live.multi.println(text.trim_end_matches('\n'));
+            return;
+        }
         // One write per event keeps lines whole when tasks finish together.
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
@@ -68,7 +98,16 @@ fn target_text(target: &Option<String>) -> String {
 impl Reporter for LineReporter {
     fn event(&self, event: Event) {
         match event {
-            Event::Started { name, target, .. } => {
+            Event::Started { task, name, target } => {
+                if let Some(live) = &self.live {
+                    let bar = live.multi.add(ProgressBar::new_spinner());
+                    bar.set_style(live.style.clone());
+                    bar.set_message(format!("{name}{}", target_text(&target)));
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    if let Ok(mut bars) = live.bars.lock() {
+                        bars.insert(task, bar);
+                    }
+                }
                 let n = {
                     let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
                     state.started += 1;
@@ -84,14 +123,20 @@ impl Reporter for LineReporter {
                 self.emit(format!("         | {name}: {message}\n"));
             }
             Event::Finished {
+                task,
                 name,
                 target,
                 status,
                 duration,
                 message,
                 details,
-                ..
             } => {
+                if let Some(live) = &self.live {
+                    if let Some(bar) = live.bars.lock().ok().and_then(|mut b| b.remove(&task)) {
+                        bar.finish_and_clear();
+                        live.multi.remove(&bar);
+                    }
+                }
                 let label = self.paint(status, &format!("{:<8}", status.label()));
                 let mut text = format!(
                     "         {label} {name}{} {}",

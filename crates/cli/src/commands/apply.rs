@@ -135,9 +135,10 @@ async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -
             keep_going: args.keep_going,
             verbosity: args.common.verbose,
         },
-        reporter,
+        reporter.clone(),
     )
     .await;
+    reporter.finish();
     print!("{}", recap(&summary));
     if summary.failed() {
         exit::TASK_FAILED
