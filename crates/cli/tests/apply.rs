@@ -318,3 +318,59 @@ fn no_log_and_noecho_values_never_reach_the_output() {
     let run = apply(&moto, &playbook, &["--check"]);
     assert!(run.stdout.contains("may change"), "{}", run.stdout);
 }
+
+#[test]
+fn termination_protection_blocks_a_delete_with_a_clear_message() {
+    let moto = Moto::start();
+    let protected = |state: &str| {
+        format!(
+            "- hosts: localhost\n  tasks:\n    - name: guarded\n      amazon.aws.cloudformation:\n        stack_name: guarded\n        state: {state}\n        profile: cicd\n        template: topic.yml\n        template_parameters: {{Name: guarded}}\n        termination_protection: true\n"
+        )
+    };
+    let (_dir, playbook) = scratch(&[("play.yml", &protected("present")), ("topic.yml", TOPIC)]);
+    apply(&moto, &playbook, &[]).assert_code(0);
+    std::fs::write(&playbook, protected("absent")).unwrap();
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(2);
+    assert!(
+        run.stdout
+            .contains("stack guarded has termination protection, so it cannot be deleted"),
+        "{}",
+        run.stdout
+    );
+    assert!(stack(&moto, "cicd", "guarded").is_some());
+}
+
+#[test]
+fn an_import_of_an_existing_export_by_account_id_passes_preflight() {
+    let moto = Moto::start();
+    let exporter = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nOutputs:\n  Arn:\n    Value: !Ref Topic\n    Export:\n      Name: !Sub \"${AWS::AccountId}-${AWS::Region}-shared\"\n";
+    let importer = "Resources:\n  P:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: /shared/arn\n      Type: String\n      Value:\n        Fn::ImportValue: !Sub \"${AWS::AccountId}-${AWS::Region}-shared\"\n";
+    let first = "- hosts: localhost\n  tasks:\n    - name: exporter\n      amazon.aws.cloudformation: {stack_name: exporter, profile: cicd, template: exporter.yml}\n";
+    let second = "- hosts: localhost\n  tasks:\n    - name: importer\n      amazon.aws.cloudformation: {stack_name: importer, profile: cicd, template: importer.yml}\n";
+    let (_dir, playbook) = scratch(&[
+        ("first.yml", first),
+        ("exporter.yml", exporter),
+        ("importer.yml", importer),
+        ("second.yml", second),
+    ]);
+    apply(&moto, &playbook, &[]).assert_code(0);
+    let second_path = playbook.with_file_name("second.yml");
+    let run = apply(&moto, &second_path, &[]);
+    run.assert_code(0);
+    assert_eq!(
+        stack(&moto, "cicd", "importer").unwrap().status,
+        "CREATE_COMPLETE"
+    );
+    // In another account the export does not exist: stopped before changes.
+    let elsewhere = second.replace("profile: cicd", "profile: prod");
+    std::fs::write(&second_path, elsewhere).unwrap();
+    let run = apply(&moto, &second_path, &[]);
+    run.assert_code(4);
+    assert!(
+        run.stderr
+            .contains("imports `777777777777-us-east-1-shared`"),
+        "{}",
+        run.stderr
+    );
+}

@@ -93,7 +93,7 @@ fn bad_flags_exit_5() {
 #[test]
 fn missing_playbook_file() {
     let run = runbook(None, &["validate", "tests/fixtures/nope.yml"]);
-    run.assert_code(4);
+    run.assert_code(1);
     assert!(
         run.stderr
             .starts_with("error: cannot read playbook tests/fixtures/nope.yml: "),
@@ -169,4 +169,15 @@ fn help_lists_exit_codes() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn an_import_no_task_exports_is_a_warning_offline() {
+    let run = runbook(None, &["validate", "tests/fixtures/unexported-import.yml"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout,
+        "tests/fixtures/unexported-import.yml: valid (1 task, 0 edges, 1 wave, 1 warning)\n"
+    );
+    snapshot("unexported-import.stderr", &run.stderr);
 }

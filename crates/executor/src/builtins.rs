@@ -30,6 +30,16 @@ pub(crate) fn run(
     })
 }
 
+/// Registered results of `no_log` tasks are shown censored, as in Ansible.
+fn censor(value: Json) -> Json {
+    match value {
+        Json::Object(map) if map.get("_ansible_no_log") == Some(&Json::Bool(true)) => {
+            serde_json::json!({"censored": crate::task::NO_LOG_MESSAGE})
+        }
+        other => other,
+    }
+}
+
 fn display(value: &Json) -> String {
     match value {
         Json::String(s) => s.clone(),
@@ -77,14 +87,16 @@ fn debug(
         let expr = format!("{{{{ {var} }}}}");
         let value = engine
             .render(&Json::String(expr), scope)
+            .map(censor)
             .map_err(|err| ModuleFailure::new(format!("debug var `{var}`: {err}")))?;
         result.insert(var.to_string(), value.clone());
         format!("{var}: {}", display(&value))
     } else {
-        let msg = args
-            .get("msg")
-            .cloned()
-            .unwrap_or_else(|| Json::String("Hello world!".into()));
+        let msg = censor(
+            args.get("msg")
+                .cloned()
+                .unwrap_or_else(|| Json::String("Hello world!".into())),
+        );
         result.insert("msg".into(), msg.clone());
         display(&msg)
     };
@@ -122,7 +134,11 @@ fn assert(
             return Err(failure);
         }
     }
-    let quiet = matches!(args.get("quiet"), Some(Json::Bool(true)));
+    let quiet = match args.get("quiet") {
+        Some(Json::Bool(b)) => *b,
+        Some(Json::String(s)) => runbook_playbook::modules::parse_bool(s).unwrap_or(false),
+        _ => false,
+    };
     let message = args
         .get("success_msg")
         .map(display)

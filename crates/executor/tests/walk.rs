@@ -274,3 +274,24 @@ async fn assert_and_debug_var() {
         .collect();
     assert_eq!(messages, ["n: 3", "fine", "n too small"]);
 }
+
+#[tokio::test]
+async fn assert_waits_for_the_fact_it_checks() {
+    let text = "- hosts: localhost\n  tasks:\n    - name: set\n      set_fact: {x: 1}\n    - name: check\n      assert: {that: \"x == 1\"}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yml");
+    std::fs::write(&path, text).unwrap();
+    let vars = IndexMap::new();
+    let playbook = runbook_playbook::load(&path, &vars).unwrap();
+    let graph = runbook_graph::build(&playbook, &vars).unwrap();
+    assert_eq!(graph.dependencies(1), vec![0]);
+}
+
+#[tokio::test]
+async fn debug_of_a_no_log_result_is_censored() {
+    let text = "- hosts: localhost\n  tasks:\n    - name: secret\n      debug: {msg: hunter2}\n      no_log: true\n      register: secret\n    - name: show\n      debug: {var: secret}\n";
+    let (_, events) = run_playbook(text, RunOptions::default()).await;
+    let shown = format!("{events:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("censored"), "{shown}");
+}

@@ -299,8 +299,11 @@ impl Builder<'_> {
             };
             let ctx = runbook_cfn::NameContext {
                 stack_name: stack.clone(),
-                region: account.region.clone().unwrap_or_else(|| "<region>".into()),
-                account_id: format!("<account of {account}>"),
+                region: account
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| crate::REGION_PLACEHOLDER.into()),
+                account_id: crate::account_placeholder(account),
                 partition: "aws".into(),
                 parameters: target.parameters.clone(),
             };
@@ -310,6 +313,7 @@ impl Builder<'_> {
                         exports.entry((account.clone(), name)).or_default().push(id)
                     }
                     Some(_) => {}
+                    None if target.state_absent => {}
                     None => self.warnings.push(
                         PlaybookError::new(
                             ErrorKind::Unsupported,

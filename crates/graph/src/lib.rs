@@ -22,6 +22,16 @@ pub use build::build;
 pub use render::Format;
 pub use targets::{AccountKey, StaticTarget};
 
+/// The stand-in for an account id in names resolved before running: the
+/// same for every stack of one account key, so exports and imports of one
+/// account still match. `apply` replaces it with the real id.
+pub fn account_placeholder(account: &AccountKey) -> String {
+    format!("<account of {account}>")
+}
+
+/// The stand-in for the region of a task that names none.
+pub const REGION_PLACEHOLDER: &str = "<region>";
+
 /// Why one task waits for another.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EdgeReason {

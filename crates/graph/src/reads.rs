@@ -1,7 +1,7 @@
 //! What each task reads: variable names found in its options, `when`,
 //! `changed_when`/`failed_when` and name, with where each was written.
 
-use runbook_playbook::{ErrorKind, Json, Location, PlaybookError, Task};
+use runbook_playbook::{ErrorKind, Json, Location, ModuleKind, PlaybookError, Task};
 use runbook_template::analysis::{expression_references, references};
 use runbook_template::{Engine, References};
 
@@ -43,15 +43,20 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
                 .in_task(label.clone()),
         ),
     };
-    for arg in task.args.values() {
+    for (option, arg) in &task.args {
+        // `assert: that` and `debug: var` hold bare expressions, not
+        // templates.
+        let bare = matches!(
+            (task.module.kind, option.as_str()),
+            (ModuleKind::Assert, "that") | (ModuleKind::Debug, "var")
+        );
         for text in strings(&arg.value) {
-            add(
-                references(engine, text),
-                &arg.location,
-                true,
-                None,
-                &mut reads,
-            );
+            let refs = if bare {
+                expression_references(engine, text)
+            } else {
+                references(engine, text)
+            };
+            add(refs, &arg.location, true, None, &mut reads);
         }
     }
     if let Some(when) = &task.when {

@@ -16,7 +16,11 @@ pub(crate) async fn run(
     let fail = |err: AwsError| ModuleFailure::new(err.to_string());
     let client = runner.pool.cloudformation(target).await.map_err(fail)?;
     let stack_name = args.get("stack_name").and_then(Json::as_str);
-    let flag = |key: &str| matches!(args.get(key), Some(Json::Bool(true)));
+    let flag = |key: &str| match args.get(key) {
+        Some(Json::Bool(b)) => *b,
+        Some(Json::String(s)) => runbook_playbook::modules::parse_bool(s).unwrap_or(false),
+        _ => false,
+    };
     let mut stacks = Vec::new();
     let mut token: Option<String> = None;
     loop {

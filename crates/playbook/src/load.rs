@@ -808,8 +808,15 @@ impl Loader<'_> {
                     key
                 }
                 // Group defaults (group/aws) may set options some of the
-                // group's modules lack, as in Ansible.
-                None if group => continue,
+                // group's modules lack, as in Ansible; the other modules
+                // of the group check the name.
+                None if group
+                    && modules::MODULES.iter().any(|m| {
+                        m.aws && (m.option(&key).is_some() || m.unsupported.contains(&key.as_str()))
+                    }) =>
+                {
+                    continue
+                }
                 None if spec.unsupported.contains(&key.as_str()) => {
                     let err = self.error(
                         ErrorKind::Unsupported,
@@ -879,6 +886,13 @@ impl Loader<'_> {
                     let err = self.schema(
                         span,
                         format!("options {} are mutually exclusive", given.join(", ")),
+                    );
+                    err.task = Some(task.to_string());
+                }
+                if args.contains_key("on_create_failure") && args.contains_key("disable_rollback") {
+                    let err = self.schema(
+                        span,
+                        "options on_create_failure and disable_rollback are mutually exclusive",
                     );
                     err.task = Some(task.to_string());
                 }

@@ -174,7 +174,24 @@ async fn check_external_imports(
             };
             exports.insert(target.clone(), names);
         }
-        if !exports[&target].contains(&import.name) {
+        // Names resolved offline stand in for the account id and default
+        // region; now both are known.
+        let mut name = import.name.clone();
+        if let Ok(identity) = pool.identity(&target).await {
+            name = name.replace(
+                &runbook_graph::account_placeholder(&import.account),
+                &identity.account,
+            );
+        }
+        if let Some(region) = pool
+            .config(&target)
+            .await
+            .ok()
+            .and_then(|c| c.region().map(|r| r.to_string()))
+        {
+            name = name.replace(runbook_graph::REGION_PLACEHOLDER, &region);
+        }
+        if !exports[&target].contains(&name) {
             missing += 1;
             let task = &playbook.tasks[import.task];
             printer.print(
@@ -182,8 +199,7 @@ async fn check_external_imports(
                 &PlaybookError::new(
                     ErrorKind::Undefined,
                     format!(
-                        "the template imports `{}`, which no task in this playbook exports and {target} does not export either",
-                        import.name
+                        "the template imports `{name}`, which no task in this playbook exports and {target} does not export either"
                     ),
                 )
                 .at(task.location.clone())

@@ -38,6 +38,12 @@ pub fn run() -> i32 {
 pub fn code_for(errors: &[PlaybookError]) -> i32 {
     if errors.iter().all(|e| e.kind == ErrorKind::ExtraVars) {
         exit::BAD_OPTIONS
+    } else if errors
+        .iter()
+        .all(|e| e.kind == ErrorKind::Io && e.location.is_none())
+    {
+        // The playbook file itself cannot be read: not a playbook error.
+        exit::ERROR
     } else {
         exit::INVALID_PLAYBOOK
     }

@@ -5,13 +5,14 @@ use crate::exit;
 pub fn run(common: &Common, printer: &Printer) -> i32 {
     match super::analyse(common, printer) {
         Ok(analysed) => {
-            let waves = analysed.graph.waves().len();
+            let count =
+                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             println!(
-                "{}: valid ({} tasks, {} edges, {} waves{})",
+                "{}: valid ({}, {}, {}{})",
                 common.playbook.display(),
-                analysed.playbook.tasks.len(),
-                analysed.graph.edges().len(),
-                waves,
+                count(analysed.playbook.tasks.len(), "task"),
+                count(analysed.graph.edges().len(), "edge"),
+                count(analysed.graph.waves().len(), "wave"),
                 match analysed.graph.warnings.len() {
                     0 => String::new(),
                     1 => ", 1 warning".to_string(),

@@ -101,15 +101,25 @@ impl Api<'_> {
     }
 
     async fn resources(&self) -> Result<Json, String> {
-        let out = self
-            .client
-            .list_stack_resources()
-            .stack_name(self.stack)
-            .send()
-            .await
-            .map_err(|err| aws_error(self, "ListStackResources", &err))?;
+        let mut summaries = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_stack_resources()
+                .stack_name(self.stack)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|err| aws_error(self, "ListStackResources", &err))?;
+            summaries.extend(out.stack_resource_summaries().iter().cloned());
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
         Ok(Json::Array(
-            out.stack_resource_summaries()
+            summaries
                 .iter()
                 .map(|r| {
                     json!({
@@ -327,12 +337,13 @@ async fn absent(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, 
 }
 
 async fn delete_and_wait(api: &Api<'_>, seen: &mut HashSet<String>) -> Result<(), String> {
+    let before = seen.clone();
     api.delete().await?;
     match api.wait("deleting", seen).await? {
         Settled::Gone => Ok(()),
         Settled::Status(s) if s.status == "DELETE_COMPLETE" => Ok(()),
         Settled::Status(s) => {
-            let reasons = api.failures(&HashSet::new()).await;
+            let reasons = api.failures(&before).await;
             Err(failure_message(api.stack, "delete", &s.status, &reasons))
         }
     }

@@ -17,8 +17,11 @@ pub enum Settled {
     Gone,
 }
 
+/// Whether CloudFormation is still working on the stack. REVIEW_IN_PROGRESS
+/// (a change set never executed) does not move by itself.
 pub fn in_progress(status: &str) -> bool {
-    status.ends_with("_IN_PROGRESS") || status == "CREATE_PENDING"
+    (status.ends_with("_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS")
+        || status == "CREATE_PENDING"
 }
 
 pub fn succeeded(status: &str) -> bool {
@@ -141,6 +144,7 @@ mod tests {
         assert_eq!(pauses, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
         assert!(in_progress("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"));
         assert!(!in_progress("ROLLBACK_COMPLETE"));
+        assert!(!in_progress("REVIEW_IN_PROGRESS"));
         assert!(succeeded("UPDATE_COMPLETE") && !succeeded("UPDATE_ROLLBACK_COMPLETE"));
     }
 }
