@@ -9,19 +9,42 @@ use minijinja::{Environment, Error, ErrorKind};
 use crate::engine::active_context;
 
 pub(crate) fn register(env: &mut Environment<'static>, base_dir: PathBuf) {
+    let dir = base_dir.clone();
     env.add_function(
         "lookup",
         move |name: String, terms: Rest<String>, kwargs: Kwargs| -> Result<Value, Error> {
-            lookup(&base_dir, &name, &terms, kwargs)
+            let wantlist: Option<bool> = kwargs.get("wantlist")?;
+            let values = lookup(&dir, &name, &terms, kwargs)?;
+            Ok(if wantlist.unwrap_or(false) {
+                Value::from(values)
+            } else {
+                // Ansible joins several results with commas.
+                Value::from(values.join(","))
+            })
         },
     );
+    // `query` (and `q`) is `lookup` that always returns a list.
+    for name in ["query", "q"] {
+        let dir = base_dir.clone();
+        env.add_function(
+            name,
+            move |name: String, terms: Rest<String>, kwargs: Kwargs| -> Result<Value, Error> {
+                Ok(Value::from(lookup(&dir, &name, &terms, kwargs)?))
+            },
+        );
+    }
 }
 
 fn failure(message: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, message)
 }
 
-fn lookup(base_dir: &Path, name: &str, terms: &[String], kwargs: Kwargs) -> Result<Value, Error> {
+fn lookup(
+    base_dir: &Path,
+    name: &str,
+    terms: &[String],
+    kwargs: Kwargs,
+) -> Result<Vec<String>, Error> {
     let values = match name {
         "env" | "ansible.builtin.env" => {
             let default: Option<String> = kwargs.get("default")?;
@@ -75,8 +98,7 @@ fn lookup(base_dir: &Path, name: &str, terms: &[String], kwargs: Kwargs) -> Resu
             )))
         }
     };
-    // Ansible joins several results with commas.
-    Ok(Value::from(values.join(",")))
+    Ok(values)
 }
 
 fn read(base_dir: &Path, term: &str, plugin: &str) -> Result<String, Error> {
@@ -134,6 +156,36 @@ mod tests {
             panic!("{err:?}")
         };
         assert!(message.contains("cannot read `nope.txt`"), "{message}");
+    }
+
+    #[test]
+    fn query_returns_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "A").unwrap();
+        std::fs::write(dir.path().join("b.txt"), "B").unwrap();
+        let engine = Engine::new(dir.path());
+        let scope = Scope::new();
+        assert_eq!(
+            engine
+                .render(&json!("{{ query('file', 'a.txt', 'b.txt') }}"), &scope)
+                .unwrap(),
+            json!(["A", "B"])
+        );
+        assert_eq!(
+            engine
+                .render(&json!("{{ lookup('file', 'a.txt', 'b.txt') }}"), &scope)
+                .unwrap(),
+            json!("A,B")
+        );
+        assert_eq!(
+            engine
+                .render(
+                    &json!("{{ lookup('file', 'a.txt', wantlist=True) }}"),
+                    &scope
+                )
+                .unwrap(),
+            json!(["A"])
+        );
     }
 
     #[test]

@@ -143,10 +143,15 @@ pub fn compare(spec: &StackSpec, deployed: &Deployed, deployed_template: Option<
                 )
             })
             .collect(),
+        // A template at a URL is not read: a deployed value of `****` is
+        // the only sign of a NoEcho parameter.
         None => spec
             .parameters
             .iter()
-            .map(|p| (p.key.clone(), None, false, false))
+            .map(|p| {
+                let masked = deployed.parameters.get(&p.key).is_some_and(|v| v == "****");
+                (p.key.clone(), None, masked, false)
+            })
             .collect(),
     };
     for (key, default, no_echo, ssm) in &declared {
@@ -305,6 +310,21 @@ mod tests {
         assert!(!plan.stack_changes());
         assert_eq!(plan.uncertain.len(), 1);
         assert_eq!(s.shown("Secret", "hunter2"), "****");
+        assert!(!format!("{:?}", plan.describe(&s)).contains("hunter2"));
+    }
+
+    #[test]
+    fn a_masked_value_behind_a_template_url_is_uncertain_and_hidden() {
+        let args: IndexMap<String, serde_json::Value> = json!({"stack_name": "s", "template_url": "https://example.invalid/t.yml", "template_parameters": {"Pw": "hunter2"}})
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let s = StackSpec::from_args(&args, Path::new(".")).unwrap();
+        let d = deployed(&[("Pw", "****")], &[]);
+        let plan = compare(&s, &d, None);
+        assert!(!plan.stack_changes(), "{plan:?}");
         assert!(!format!("{:?}", plan.describe(&s)).contains("hunter2"));
     }
 
