@@ -521,11 +521,7 @@ impl Loader<'_> {
             );
             err.help = Some(format!(
                 "runbook runs these modules: {}",
-                modules::MODULES
-                    .iter()
-                    .map(|m| m.fqcn)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                modules::fqcn_list()
             ));
             err
         } else {
@@ -536,14 +532,7 @@ impl Loader<'_> {
             let err = self.schema(span, format!("unknown module or keyword `{name}`"));
             err.help = Some(match hint {
                 Some(h) => format!("did you mean `{h}`?"),
-                None => format!(
-                    "runbook runs these modules: {}",
-                    modules::MODULES
-                        .iter()
-                        .map(|m| m.fqcn)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                None => format!("runbook runs these modules: {}", modules::fqcn_list()),
             });
             err
         };
@@ -614,14 +603,7 @@ impl Loader<'_> {
             if self.errors.len() == errors_before {
                 let err = self.schema(node.span, "the task names no module");
                 err.task = Some(label.clone());
-                err.help = Some(format!(
-                    "add one of: {}",
-                    modules::MODULES
-                        .iter()
-                        .map(|m| m.fqcn)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                err.help = Some(format!("add one of: {}", modules::fqcn_list()));
             }
             return None;
         };

@@ -281,6 +281,15 @@ pub fn find(name: &str) -> Option<&'static ModuleSpec> {
     MODULES.iter().find(|m| m.fqcn == name || m.short == name)
 }
 
+/// The modules' full names, for help lines.
+pub fn fqcn_list() -> String {
+    MODULES
+        .iter()
+        .map(|m| m.fqcn)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Every name a module answers to, for "did you mean".
 pub fn all_names() -> impl Iterator<Item = &'static str> {
     MODULES.iter().flat_map(|m| [m.fqcn, m.short])

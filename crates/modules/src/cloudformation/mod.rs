@@ -195,6 +195,23 @@ fn deployed_of(stack: &aws_sdk_cloudformation::types::Stack) -> Deployed {
     }
 }
 
+/// Sets what CreateStack, UpdateStack and CreateChangeSet share. A macro,
+/// because the SDK's three builders are distinct types with the same
+/// setters.
+macro_rules! stack_arguments {
+    ($builder:expr, $spec:expr) => {
+        $builder
+            .stack_name(&$spec.name)
+            .set_parameters(Some(parameters_of($spec)))
+            .set_tags(tags_of($spec))
+            .set_capabilities(Some(capabilities_of($spec)))
+            .set_template_body($spec.body.clone())
+            .set_template_url($spec.url.clone())
+            .set_role_arn($spec.role_arn.clone())
+            .set_notification_arns($spec.notification_arns.clone())
+    };
+}
+
 fn parameters_of(spec: &StackSpec) -> Vec<Parameter> {
     spec.parameters
         .iter()
@@ -512,17 +529,7 @@ async fn create(
     spec: &StackSpec,
     seen: &mut HashSet<String>,
 ) -> Result<Report, String> {
-    let mut call = api
-        .client
-        .create_stack()
-        .stack_name(&spec.name)
-        .set_parameters(Some(parameters_of(spec)))
-        .set_tags(tags_of(spec))
-        .set_capabilities(Some(capabilities_of(spec)))
-        .set_template_body(spec.body.clone())
-        .set_template_url(spec.url.clone())
-        .set_role_arn(spec.role_arn.clone())
-        .set_notification_arns(spec.notification_arns.clone())
+    let mut call = stack_arguments!(api.client.create_stack(), spec)
         .set_timeout_in_minutes(spec.create_timeout)
         .set_stack_policy_body(spec.stack_policy_body.clone())
         .set_enable_termination_protection(spec.termination_protection);
@@ -621,17 +628,7 @@ async fn update_stack(
     seen: &mut HashSet<String>,
 ) -> Result<Report, String> {
     api.mark_seen(seen).await;
-    let call = api
-        .client
-        .update_stack()
-        .stack_name(&spec.name)
-        .set_parameters(Some(parameters_of(spec)))
-        .set_tags(tags_of(spec))
-        .set_capabilities(Some(capabilities_of(spec)))
-        .set_template_body(spec.body.clone())
-        .set_template_url(spec.url.clone())
-        .set_role_arn(spec.role_arn.clone())
-        .set_notification_arns(spec.notification_arns.clone())
+    let call = stack_arguments!(api.client.update_stack(), spec)
         .set_stack_policy_body(spec.stack_policy_body.clone())
         .set_disable_rollback(spec.disable_rollback);
     api.sink.progress("updating stack");
@@ -666,18 +663,9 @@ async fn change_set(
         .changeset_name
         .clone()
         .unwrap_or_else(|| format!("runbook-{}", std::process::id()));
-    api.client
-        .create_change_set()
-        .stack_name(&spec.name)
+    stack_arguments!(api.client.create_change_set(), spec)
         .change_set_name(&name)
         .change_set_type(ChangeSetType::Update)
-        .set_parameters(Some(parameters_of(spec)))
-        .set_tags(tags_of(spec))
-        .set_capabilities(Some(capabilities_of(spec)))
-        .set_template_body(spec.body.clone())
-        .set_template_url(spec.url.clone())
-        .set_role_arn(spec.role_arn.clone())
-        .set_notification_arns(spec.notification_arns.clone())
         .send()
         .await
         .map_err(|err| aws_error(api, "CreateChangeSet", &err))?;
