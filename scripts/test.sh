@@ -32,5 +32,16 @@ if ! grep -q "total .*changed=0 failed=0" <<<"$second"; then
 fi
 scripts/moto.sh stop
 
-step "cargo test (unit, moto integration, ansible differential)"
-cargo test --workspace
+step "rust tests (unit, moto integration, ansible differential)"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast
+else
+    # Without nextest, cargo test's last line is a doc-test count of zero:
+    # close with the totals instead.
+    log=$(mktemp)
+    status=0
+    cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
+    awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$log"
+    rm -f "$log"
+    exit "$status"
+fi
