@@ -29,6 +29,10 @@ pub enum Command {
     /// Reconcile the playbook's stacks with AWS: create, update, or leave alone.
     #[command(after_help = EXIT_CODES)]
     Apply(ApplyArgs),
+    /// Delete every stack the playbook manages, in the reverse order of
+    /// creation (a stack goes after the stacks that depend on it).
+    #[command(after_help = EXIT_CODES)]
+    Destroy(ApplyArgs),
     /// Print the task graph: what waits for what, and why.
     #[command(after_help = EXIT_CODES)]
     Graph {

@@ -48,6 +48,8 @@ pub enum EdgeReason {
     DependsOn,
     /// Plays run in file order: the next play starts after this one ends.
     PlayOrder,
+    /// Tearing down: a stack goes after the stacks that depend on it.
+    Teardown,
 }
 
 impl fmt::Display for EdgeReason {
@@ -60,6 +62,7 @@ impl fmt::Display for EdgeReason {
             EdgeReason::SameStack => write!(f, "same stack"),
             EdgeReason::DependsOn => write!(f, "depends_on"),
             EdgeReason::PlayOrder => write!(f, "play order"),
+            EdgeReason::Teardown => write!(f, "teardown order"),
         }
     }
 }
@@ -149,6 +152,34 @@ impl TaskGraph {
             waves[l].push(task);
         }
         waves
+    }
+
+    /// The graph for tearing down the tasks `keep` (node `i` is `keep[i]`):
+    /// each waits for every kept task that depends on it, directly or
+    /// through other tasks, so stacks go in the reverse order of creation.
+    pub fn teardown(&self, keep: &[TaskId]) -> TaskGraph {
+        let position: std::collections::HashMap<TaskId, usize> =
+            keep.iter().enumerate().map(|(i, &t)| (t, i)).collect();
+        let mut graph = DiGraph::with_capacity(keep.len(), keep.len());
+        for i in 0..keep.len() {
+            graph.add_node(i);
+        }
+        for (i, &task) in keep.iter().enumerate() {
+            let mut dfs = petgraph::visit::Dfs::new(&self.graph, NodeIndex::new(task));
+            while let Some(node) = dfs.next(&self.graph) {
+                if let Some(&j) = position.get(&node.index()) {
+                    if j != i {
+                        graph.add_edge(NodeIndex::new(j), NodeIndex::new(i), EdgeReason::Teardown);
+                    }
+                }
+            }
+        }
+        TaskGraph {
+            graph,
+            targets: vec![None; keep.len()],
+            warnings: Vec::new(),
+            external_imports: Vec::new(),
+        }
     }
 
     /// Tasks in an order where each comes after everything it waits for.

@@ -271,3 +271,14 @@ fn plays_run_in_file_order() {
     );
     assert_eq!(graph.waves(), vec![vec![0, 1], vec![2, 3], vec![4]]);
 }
+
+#[test]
+fn teardown_reverses_the_order_through_other_tasks() {
+    let path = workspace().join("playbooks/playbook-cicd-01.yaml");
+    let (_, graph) = graph_of(&path, &cicd_vars());
+    let graph = graph.unwrap();
+    // The five stacks: KMS (3), buckets (4), roles (5, 6), settings (7).
+    let teardown = graph.teardown(&[3, 4, 5, 6, 7]);
+    let waves: Vec<Vec<usize>> = teardown.waves();
+    assert_eq!(waves, vec![vec![4], vec![2, 3], vec![1], vec![0]]);
+}

@@ -57,12 +57,8 @@ fn targets_of(graph: &TaskGraph) -> Vec<Target> {
         .collect()
 }
 
-async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -> i32 {
-    let super::Analysed {
-        extra_vars,
-        playbook,
-        graph,
-    } = analysed;
+/// The pool and runner for a run, built once and shared by every task.
+pub(super) fn runner_for(args: &ApplyArgs) -> (ClientPool, Arc<AwsRunner>) {
     let pool = ClientPool::new(PoolSettings {
         max_attempts: args.max_attempts,
         ..PoolSettings::default()
@@ -74,13 +70,22 @@ async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -
             ..RunnerSettings::default()
         },
     );
+    (pool, Arc::new(runner))
+}
 
-    // Preflight: every account must answer before anything changes.
+/// Every account the playbook names must answer before anything changes.
+/// Prints the accounts found, or the errors (then `Err` holds the code).
+pub(super) async fn preflight(
+    graph: &TaskGraph,
+    pool: &ClientPool,
+    runner: &AwsRunner,
+    printer: &Printer,
+    check: bool,
+) -> Result<(), i32> {
     let begun = Instant::now();
-    let targets = targets_of(&graph);
     let mut unreachable = 0;
     let mut accounts = Vec::new();
-    for (target, result) in pool.preflight(&targets).await {
+    for (target, result) in pool.preflight(&targets_of(graph)).await {
         match result {
             Ok(identity) => {
                 accounts.push(format!(
@@ -102,10 +107,7 @@ async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -
         }
     }
     if unreachable > 0 {
-        return exit::UNREACHABLE;
-    }
-    if let Err(code) = check_external_imports(&graph, &playbook, &pool, printer).await {
-        return code;
+        return Err(exit::UNREACHABLE);
     }
     accounts.dedup();
     println!(
@@ -116,19 +118,34 @@ async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -
             accounts.join(", ")
         },
         begun.elapsed().as_secs_f64(),
-        if args.check {
+        if check {
             "; check mode: nothing will be changed"
         } else {
             ""
         }
     );
+    Ok(())
+}
 
+async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -> i32 {
+    let super::Analysed {
+        extra_vars,
+        playbook,
+        graph,
+    } = analysed;
+    let (pool, runner) = runner_for(args);
+    if let Err(code) = preflight(&graph, &pool, &runner, printer, args.check).await {
+        return code;
+    }
+    if let Err(code) = check_external_imports(&graph, &playbook, &pool, printer).await {
+        return code;
+    }
     let reporter = Arc::new(LineReporter::new(playbook.tasks.len(), args.common.verbose));
     let summary = runbook_executor::run(
         Arc::new(playbook),
         &graph,
         Arc::new(extra_vars),
-        Arc::new(runner),
+        runner,
         RunOptions {
             forks: usize::from(args.forks),
             check: args.check,

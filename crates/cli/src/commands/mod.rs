@@ -1,6 +1,7 @@
 //! Each command: parse, analyse, then (for apply) run.
 
 mod apply;
+mod destroy;
 mod graph;
 mod validate;
 
@@ -31,6 +32,7 @@ pub fn run() -> i32 {
         Command::Validate(common) => validate::run(&common, &printer),
         Command::Graph { common, format } => graph::run(&common, format, &printer),
         Command::Apply(args) => apply::run(&args, &printer),
+        Command::Destroy(args) => destroy::run(&args, &printer),
     }
 }
 
