@@ -564,19 +564,26 @@ async fn settle(
         }
         Settled::Status(s) => *s,
     };
-    let events: Vec<String> = match api.events().await {
-        Ok(events) => events
-            .iter()
-            .filter(|e| !before.contains(e.event_id().unwrap_or_default()))
-            .map(wait::event_line)
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    if !succeeded(&stack.status) {
-        let reasons = api.failures(&before).await;
+    // Events for the report (and the failure reasons) and, on success, the
+    // resources: one round trip instead of two.
+    let ok = succeeded(&stack.status);
+    let (events, resources) = tokio::join!(api.events(), async {
+        if ok {
+            api.resources().await.ok()
+        } else {
+            None
+        }
+    });
+    let events = events.unwrap_or_default();
+    if !ok {
+        let reasons = wait::failed_resources(&events, &before);
         return Err(failure_message(&spec.name, doing, &stack.status, &reasons));
     }
-    let resources = api.resources().await.ok();
+    let events: Vec<String> = events
+        .iter()
+        .filter(|e| !before.contains(e.event_id().unwrap_or_default()))
+        .map(wait::event_line)
+        .collect();
     Ok(Report {
         changed: true,
         output: format!("Stack {verb} complete"),

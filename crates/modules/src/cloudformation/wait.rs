@@ -92,30 +92,35 @@ impl Api<'_> {
 
     /// Failed resources and their reasons, newest first, for the report.
     pub async fn failures(&self, since: &HashSet<String>) -> Vec<String> {
-        let Ok(events) = self.events().await else {
-            return Vec::new();
-        };
-        events
-            .iter()
-            .filter(|e| !since.contains(e.event_id().unwrap_or_default()))
-            .filter(|e| {
-                e.resource_status()
-                    .is_some_and(|s| s.as_str().ends_with("_FAILED"))
-            })
-            .filter(|e| {
-                e.resource_status_reason()
-                    .is_some_and(|r| !r.contains("cancelled"))
-            })
-            .map(|e| {
-                format!(
-                    "{} ({}): {}",
-                    e.logical_resource_id().unwrap_or("?"),
-                    e.resource_type().unwrap_or("?"),
-                    e.resource_status_reason().unwrap_or("")
-                )
-            })
-            .collect()
+        match self.events().await {
+            Ok(events) => failed_resources(&events, since),
+            Err(_) => Vec::new(),
+        }
     }
+}
+
+/// The failed resources among events not in `since`, with their reasons.
+pub fn failed_resources(events: &[StackEvent], since: &HashSet<String>) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| !since.contains(e.event_id().unwrap_or_default()))
+        .filter(|e| {
+            e.resource_status()
+                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
+        })
+        .filter(|e| {
+            e.resource_status_reason()
+                .is_some_and(|r| !r.contains("cancelled"))
+        })
+        .map(|e| {
+            format!(
+                "{} ({}): {}",
+                e.logical_resource_id().unwrap_or("?"),
+                e.resource_type().unwrap_or("?"),
+                e.resource_status_reason().unwrap_or("")
+            )
+        })
+        .collect()
 }
 
 /// amazon.aws's event line: "StackEvent TYPE LOGICAL_ID STATUS [reason]".
