@@ -374,3 +374,50 @@ fn an_import_of_an_existing_export_by_account_id_passes_preflight() {
         run.stderr
     );
 }
+
+#[test]
+fn many_stacks_in_one_account_are_looked_up_with_one_listing() {
+    let moto = Moto::start_recording();
+    let play = |label: &str| {
+        let mut text = String::from("- hosts: localhost\n  tasks:\n");
+        for i in 0..6 {
+            let label = if i == 3 { label } else { "plain" };
+            text.push_str(&format!(
+                "    - name: topic {i}\n      amazon.aws.cloudformation:\n        stack_name: topic-{i}\n        profile: cicd\n        template: topic.yml\n        template_parameters: {{Name: topic-{i}, Label: {label}}}\n"
+            ));
+        }
+        text
+    };
+    let (_dir, playbook) = scratch(&[("play.yml", &play("plain")), ("topic.yml", TOPIC)]);
+    apply(&moto, &playbook, &[]).assert_code(0);
+
+    moto.clear_recording();
+    apply(&moto, &playbook, &[]).assert_code(0);
+    let calls: Vec<String> = moto
+        .recorded_calls()
+        .into_iter()
+        .filter(|c| c.service == "cloudformation")
+        .map(|c| c.action)
+        .collect();
+    assert_eq!(
+        calls.iter().filter(|a| *a == "DescribeStacks").count(),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.iter().filter(|a| *a == "GetTemplate").count(),
+        6,
+        "{calls:?}"
+    );
+    assert_eq!(calls.len(), 7, "{calls:?}");
+
+    // The listing still shows what changed.
+    std::fs::write(&playbook, play("changed")).unwrap();
+    moto.clear_recording();
+    apply(&moto, &playbook, &[]).assert_code(0);
+    assert_eq!(mutating_calls(&moto), ["cloudformation UpdateStack"]);
+    assert_eq!(
+        param(&stack(&moto, "cicd", "topic-3").unwrap(), "Label"),
+        "changed"
+    );
+}

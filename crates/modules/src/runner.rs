@@ -33,6 +33,7 @@ pub struct AwsRunner {
     pub(crate) settings: RunnerSettings,
     /// Identities learnt in preflight, for labels ("cicd 111111111111").
     identities: Mutex<HashMap<Target, Identity>>,
+    pub(crate) directory: crate::cloudformation::StackDirectory,
 }
 
 impl AwsRunner {
@@ -41,7 +42,15 @@ impl AwsRunner {
             pool,
             settings,
             identities: Mutex::new(HashMap::new()),
+            directory: Default::default(),
         }
+    }
+
+    /// Accounts where the playbook manages many stacks: the first look at
+    /// each of their stacks comes from one account-wide listing.
+    pub fn list_stacks_in(mut self, targets: impl IntoIterator<Item = Target>) -> Self {
+        self.directory = crate::cloudformation::StackDirectory::new(targets);
+        self
     }
 
     pub fn pool(&self) -> &ClientPool {

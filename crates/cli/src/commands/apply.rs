@@ -41,6 +41,14 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> i32 {
     })
 }
 
+fn target_of_key(key: &runbook_graph::AccountKey) -> Target {
+    Target {
+        profile: key.profile.clone(),
+        region: key.region.clone(),
+        endpoint_url: key.endpoint_url.clone(),
+    }
+}
+
 fn targets_of(graph: &TaskGraph) -> Vec<Target> {
     let keys: BTreeSet<_> = graph
         .targets
@@ -48,17 +56,16 @@ fn targets_of(graph: &TaskGraph) -> Vec<Target> {
         .flatten()
         .filter_map(|t| t.account.clone())
         .collect();
-    keys.into_iter()
-        .map(|k| Target {
-            profile: k.profile,
-            region: k.region,
-            endpoint_url: k.endpoint_url,
-        })
-        .collect()
+    keys.iter().map(target_of_key).collect()
 }
 
+/// From this many stacks in one account on, the first look at each comes
+/// from one account-wide DescribeStacks listing (1 call per 100 stacks)
+/// instead of one call per stack.
+const LIST_STACKS_FROM: usize = 5;
+
 /// The pool and runner for a run, built once and shared by every task.
-pub(super) fn runner_for(args: &ApplyArgs) -> (ClientPool, Arc<AwsRunner>) {
+pub(super) fn runner_for(args: &ApplyArgs, graph: &TaskGraph) -> (ClientPool, Arc<AwsRunner>) {
     let pool = ClientPool::new(PoolSettings {
         max_attempts: args.max_attempts,
         ..PoolSettings::default()
@@ -70,7 +77,19 @@ pub(super) fn runner_for(args: &ApplyArgs) -> (ClientPool, Arc<AwsRunner>) {
             ..RunnerSettings::default()
         },
     );
-    (pool, Arc::new(runner))
+    let mut stacks_per_account: HashMap<Target, usize> = HashMap::new();
+    for target in graph.targets.iter().flatten() {
+        if let (Some(account), Some(_)) = (&target.account, &target.stack_name) {
+            *stacks_per_account
+                .entry(target_of_key(account))
+                .or_default() += 1;
+        }
+    }
+    let busy = stacks_per_account
+        .into_iter()
+        .filter(|(_, n)| *n >= LIST_STACKS_FROM)
+        .map(|(t, _)| t);
+    (pool, Arc::new(runner.list_stacks_in(busy)))
 }
 
 /// Every account the playbook names must answer before anything changes.
@@ -133,7 +152,7 @@ async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -
         playbook,
         graph,
     } = analysed;
-    let (pool, runner) = runner_for(args);
+    let (pool, runner) = runner_for(args, &graph);
     if let Err(code) = preflight(&graph, &pool, &runner, printer, args.check).await {
         return code;
     }

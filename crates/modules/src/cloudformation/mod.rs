@@ -6,8 +6,11 @@
 //! absent: delete; already gone -> ok.
 
 mod diff;
+mod directory;
 mod spec;
 mod wait;
+
+pub use directory::StackDirectory;
 
 use std::collections::HashSet;
 
@@ -35,6 +38,7 @@ pub(crate) struct Api<'a> {
     stack: &'a str,
     settings: &'a RunnerSettings,
     sink: &'a EventSink,
+    directory: &'a StackDirectory,
 }
 
 fn aws_error<E, R>(
@@ -59,6 +63,19 @@ fn is_missing(code: Option<&str>, message: &str) -> bool {
 }
 
 impl Api<'_> {
+    /// The task's first look at its stack: from the account listing when
+    /// there is one.
+    async fn describe_first(&self) -> Result<Option<Deployed>, String> {
+        match self
+            .directory
+            .first_look(&self.client, self.target, self.stack)
+            .await
+        {
+            Some(seen) => Ok(seen),
+            None => self.describe().await,
+        }
+    }
+
     async fn describe(&self) -> Result<Option<Deployed>, String> {
         match self
             .client
@@ -305,6 +322,7 @@ pub(crate) async fn run(
         stack: &spec.name,
         settings: &runner.settings,
         sink,
+        directory: &runner.directory,
     };
     let report = if spec.absent {
         absent(&api, &spec, request.check).await
@@ -315,7 +333,7 @@ pub(crate) async fn run(
 }
 
 async fn absent(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, String> {
-    let Some(stack) = api.describe().await? else {
+    let Some(stack) = api.describe_first().await? else {
         return Ok(unchanged(
             None,
             "Stack doesn't exist",
@@ -391,7 +409,7 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
         return Err("state=present needs `template`, `template_body` or `template_url`".into());
     }
     let mut seen = HashSet::new();
-    let mut existing = api.describe().await?;
+    let mut existing = api.describe_first().await?;
 
     // Another run (or the console) is working on it: wait, then reconcile.
     if let Some(stack) = &existing {
