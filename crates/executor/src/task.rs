@@ -41,7 +41,9 @@ pub(crate) struct TaskContext {
     pub playbook: Arc<Playbook>,
     pub engine: Engine,
     pub extra_vars: Arc<IndexMap<String, Json>>,
-    pub facts: Layer,
+    /// Results and facts so far, newest first: one small layer per task
+    /// that produced any, so a finished task adds to them without copying.
+    pub facts: Arc<Vec<Layer>>,
     pub check: bool,
     pub verbosity: u8,
 }
@@ -49,7 +51,7 @@ pub(crate) struct TaskContext {
 impl TaskContext {
     fn scope(&self, task: &Task) -> Scope {
         self.playbook
-            .task_scope(task, &self.extra_vars, Some(self.facts.clone()), self.check)
+            .task_scope(task, &self.extra_vars, &self.facts, self.check)
     }
 }
 

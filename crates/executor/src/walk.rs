@@ -87,9 +87,9 @@ pub async fn run<R: TaskRunner>(
     let mut ready: BTreeSet<TaskId> = (0..count).filter(|&t| waiting[t] == 0).collect();
     let mut records: Vec<Option<TaskRecord>> = vec![None; count];
     let mut facts: IndexMap<String, Json> = IndexMap::new();
-    // Facts are shared between tasks as one immutable snapshot, rebuilt
-    // only when a task adds to them.
-    let mut facts_layer = Layer::concrete(IndexMap::new());
+    // What tasks see: one small layer per producing task, newest first,
+    // shared by reference; a finished task adds a layer, copying nothing.
+    let mut fact_layers: Arc<Vec<Layer>> = Arc::new(Vec::new());
     let mut running: JoinSet<(TaskId, Instant, Outcome)> = JoinSet::new();
     let mut stopping = false;
     let forks = options.forks.max(1);
@@ -123,7 +123,7 @@ pub async fn run<R: TaskRunner>(
                 playbook: playbook.clone(),
                 engine: engine.clone(),
                 extra_vars: extra_vars.clone(),
-                facts: facts_layer.clone(),
+                facts: fact_layers.clone(),
                 check: options.check,
                 verbosity: options.verbosity,
             };
@@ -166,13 +166,17 @@ pub async fn run<R: TaskRunner>(
         let task = &playbook.tasks[id];
         let failed = outcome.status == Status::Failed;
         if !outcome.facts.is_empty() || task.register.is_some() {
-            for (k, v) in outcome.facts {
-                facts.insert(k, v);
-            }
+            let mut produced = outcome.facts;
             if let Some(name) = &task.register {
-                facts.insert(name.clone(), outcome.registered);
+                produced.insert(name.clone(), outcome.registered);
             }
-            facts_layer = Layer::concrete(facts.clone());
+            for (k, v) in &produced {
+                facts.insert(k.clone(), v.clone());
+            }
+            let mut layers = Vec::with_capacity(fact_layers.len() + 1);
+            layers.push(Layer::concrete(produced));
+            layers.extend(fact_layers.iter().cloned());
+            fact_layers = Arc::new(layers);
         }
         reporter.event(Event::Finished {
             task: id,

@@ -257,8 +257,9 @@ impl Builder<'_> {
     fn stack_edges(&mut self) -> (Vec<Option<StaticTarget>>, Vec<ExternalImport>) {
         let mut external = Vec::new();
         let mut targets = Vec::with_capacity(self.playbook.tasks.len());
+        let extra_vars = std::sync::Arc::new(self.extra_vars.clone());
         for task in &self.playbook.tasks {
-            let scope = self.playbook.task_scope(task, self.extra_vars, None, false);
+            let scope = self.playbook.task_scope(task, &extra_vars, &[], false);
             targets.push(analyse(
                 &self.engine,
                 &scope,

@@ -268,7 +268,7 @@ impl Loader<'_> {
             name,
             location: self.loc(node.span),
             gather_facts,
-            vars,
+            vars: Arc::new(vars),
             var_locations,
             module_defaults,
             tasks,

@@ -25,7 +25,8 @@ pub struct Play {
     pub location: Location,
     pub gather_facts: bool,
     /// Play vars, then vars_files merged over them, still holding templates.
-    pub vars: IndexMap<String, Json>,
+    /// Shared: every task's scope points at the same map.
+    pub vars: Arc<IndexMap<String, Json>>,
     pub var_locations: IndexMap<String, Location>,
     /// Options by module FQCN; `group/aws` defaults are already spread over
     /// each AWS module.

@@ -3,6 +3,8 @@
 //! extra vars > set_fact / registered results > task vars > play vars and
 //! vars_files > magic variables (`playbook_dir`, `omit`, ...).
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use runbook_template::{Layer, Scope, OMIT};
 
@@ -43,18 +45,19 @@ impl Playbook {
     }
 
     /// The scope a task renders in. `facts` holds registered results and
-    /// set_fact values known so far; `None` when analysing offline.
+    /// set_fact values known so far, newest first (empty when analysing
+    /// offline). Shared maps are pointed at, not copied.
     pub fn task_scope(
         &self,
         task: &Task,
-        extra_vars: &IndexMap<String, Json>,
-        facts: Option<Layer>,
+        extra_vars: &Arc<IndexMap<String, Json>>,
+        facts: &[Layer],
         check_mode: bool,
     ) -> Scope {
         let mut scope = Scope::new();
-        scope.push_lower(Layer::templated(extra_vars.clone()));
-        if let Some(facts) = facts {
-            scope.push_lower(facts);
+        scope.push_lower(Layer::shared(extra_vars.clone(), true));
+        for layer in facts {
+            scope.push_lower(layer.clone());
         }
         scope.push_lower(Layer::templated(
             task.vars
@@ -62,7 +65,7 @@ impl Playbook {
                 .map(|(k, a)| (k.clone(), a.value.clone()))
                 .collect(),
         ));
-        scope.push_lower(Layer::templated(self.plays[task.play].vars.clone()));
+        scope.push_lower(Layer::shared(self.plays[task.play].vars.clone(), true));
         scope.push_lower(Layer::concrete(self.magic_vars(task, check_mode)));
         scope
     }

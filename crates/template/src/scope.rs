@@ -24,6 +24,12 @@ impl Layer {
         }
     }
 
+    /// A layer over variables already shared (extra vars, play vars), so
+    /// building a task's scope copies nothing.
+    pub fn shared(vars: Arc<IndexMap<String, Json>>, templated: bool) -> Self {
+        Layer { vars, templated }
+    }
+
     pub fn concrete(vars: IndexMap<String, Json>) -> Self {
         Layer {
             vars: Arc::new(vars),

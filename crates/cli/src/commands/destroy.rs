@@ -101,7 +101,7 @@ async fn destroy(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer)
     }
 
     let engine = Engine::new(&playbook.dir);
-    let facts = Layer::concrete(discovery.facts.clone());
+    let facts = [Layer::concrete(discovery.facts.clone())];
     let mut keep: Vec<TaskId> = Vec::new();
     let mut seen: HashSet<Vec<Json>> = HashSet::new();
     let mut teardown_tasks = Vec::new();
@@ -117,7 +117,7 @@ async fn destroy(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer)
         if skipped {
             continue;
         }
-        let scope = playbook.task_scope(task, &extra_vars, Some(facts.clone()), true);
+        let scope = playbook.task_scope(task, &extra_vars, &facts, true);
         let mut args_out = IndexMap::new();
         for key in WHERE.iter().chain(["state"].iter()) {
             if let Some(arg) = task.arg(key) {
@@ -204,7 +204,7 @@ fn teardown_playbook(
     tasks: Vec<(runbook_playbook::Task, IndexMap<String, Arg>)>,
 ) -> Playbook {
     let mut play = playbook.plays[0].clone();
-    play.vars = IndexMap::new();
+    play.vars = Arc::new(IndexMap::new());
     play.var_locations = IndexMap::new();
     play.tasks = (0..tasks.len()).collect();
     let tasks = tasks
