@@ -124,9 +124,9 @@ cmd_start() {
     local port
     port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
     if ((record)); then
-        MOTO_ENABLE_RECORDING=True MOTO_RECORDER_FILEPATH="$state/recording" nohup "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
+        MOTO_ENABLE_RECORDING=True MOTO_RECORDER_FILEPATH="$state/recording" nohup "$root/.venv/bin/python" "$root/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
     else
-        nohup "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
+        nohup "$root/.venv/bin/python" "$root/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
     fi
     local pid=$!
     echo "$pid" >"$pidfile"

@@ -227,7 +227,7 @@ impl Moto {
         let log_err = log
             .try_clone()
             .unwrap_or_else(|e| panic!("cannot duplicate a file handle: {e}"));
-        let mut cmd = Command::new(server);
+        let mut cmd = server_command(server);
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(log)
@@ -309,6 +309,19 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// How to run the server: `$RUNBOOK_MOTO_SERVER` as is, or the venv's
+/// moto through `scripts/moto_server.py`, which serializes the recorder's
+/// writes (moto's own can tear a long line when requests overlap).
+fn server_command(server: &Path) -> Command {
+    if std::env::var_os("RUNBOOK_MOTO_SERVER").is_some_and(|p| !p.is_empty()) {
+        return Command::new(server);
+    }
+    let root = workspace_root();
+    let mut cmd = Command::new(root.join(".venv").join("bin").join("python"));
+    cmd.arg(root.join("scripts").join("moto_server.py"));
+    cmd
 }
 
 /// `$RUNBOOK_MOTO_SERVER`, else `<workspace root>/.venv/bin/moto_server`.
