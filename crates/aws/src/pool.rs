@@ -72,6 +72,9 @@ struct Inner {
     settings: PoolSettings,
     entries: Mutex<HashMap<Target, Arc<Entry>>>,
     loads: AtomicUsize,
+    /// One HTTPS client (TLS config, connection pool) for every target:
+    /// building one per account cost more CPU than the calls themselves.
+    http: aws_sdk_sts::config::SharedHttpClient,
 }
 
 /// One target's state; the cells make concurrent first callers share one
@@ -94,6 +97,24 @@ impl fmt::Debug for ClientPool {
     }
 }
 
+/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, proxy from
+/// the environment), built once.
+fn shared_https_client() -> aws_sdk_sts::config::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
 impl ClientPool {
     pub fn new(settings: PoolSettings) -> Self {
         Self {
@@ -101,6 +122,7 @@ impl ClientPool {
                 settings,
                 entries: Mutex::new(HashMap::new()),
                 loads: AtomicUsize::new(0),
+                http: shared_https_client(),
             }),
         }
     }
@@ -225,6 +247,7 @@ impl ClientPool {
         // ignores `.endpoint_url()`; hence the per-target AWS_ENDPOINT_URL in
         // `environment`.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(self.inner.http.clone())
             .env(env)
             .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)))
             .timeout_config(

@@ -1,5 +1,5 @@
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -34,6 +34,8 @@ pub struct AwsRunner {
     /// Identities learnt in preflight, for labels ("cicd 111111111111").
     identities: Mutex<HashMap<Target, Identity>>,
     pub(crate) directory: crate::cloudformation::StackDirectory,
+    /// Parsed templates by their text: many tasks often share a few.
+    templates: Mutex<HashMap<String, Arc<runbook_cfn::Template>>>,
 }
 
 impl AwsRunner {
@@ -43,7 +45,28 @@ impl AwsRunner {
             settings,
             identities: Mutex::new(HashMap::new()),
             directory: Default::default(),
+            templates: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Parses a template once per distinct text.
+    pub(crate) fn parse_template(
+        &self,
+        body: &str,
+    ) -> Result<Arc<runbook_cfn::Template>, runbook_cfn::TemplateError> {
+        if let Some(hit) = self
+            .templates
+            .lock()
+            .ok()
+            .and_then(|t| t.get(body).cloned())
+        {
+            return Ok(hit);
+        }
+        let parsed = Arc::new(runbook_cfn::parse(body)?);
+        if let Ok(mut templates) = self.templates.lock() {
+            templates.insert(body.to_string(), parsed.clone());
+        }
+        Ok(parsed)
     }
 
     /// Accounts where the playbook manages many stacks: the first look at

@@ -309,8 +309,10 @@ pub(crate) async fn run(
     request: &TaskRequest,
     sink: &EventSink,
 ) -> Result<ModuleOutput, ModuleFailure> {
-    let spec =
-        StackSpec::from_args(&request.args, &request.playbook.dir).map_err(ModuleFailure::new)?;
+    let spec = StackSpec::from_args_with(&request.args, &request.playbook.dir, &|body| {
+        runner.parse_template(body)
+    })
+    .map_err(ModuleFailure::new)?;
     let client = runner
         .pool
         .cloudformation(target)

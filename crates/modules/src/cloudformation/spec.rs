@@ -1,6 +1,7 @@
 //! The desired stack, read from a task's rendered options.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use runbook_playbook::Json;
@@ -21,7 +22,7 @@ pub struct StackSpec {
     pub body: Option<String>,
     pub url: Option<String>,
     /// The parsed body, for parameter defaults, NoEcho and transforms.
-    pub template: Option<runbook_cfn::Template>,
+    pub template: Option<Arc<runbook_cfn::Template>>,
     pub parameters: Vec<ParamSpec>,
     /// `None`: the task does not manage tags.
     pub tags: Option<IndexMap<String, String>>,
@@ -39,7 +40,21 @@ pub struct StackSpec {
 
 impl StackSpec {
     /// Reads the options; `playbook_dir` anchors a relative `template`.
+    #[cfg(test)]
     pub fn from_args(args: &IndexMap<String, Json>, playbook_dir: &Path) -> Result<Self, String> {
+        Self::from_args_with(args, playbook_dir, &|body| {
+            runbook_cfn::parse(body).map(Arc::new)
+        })
+    }
+
+    /// Reads the options, parsing the template with `parse` (which may
+    /// cache: a template is often shared by many tasks); `playbook_dir`
+    /// anchors a relative `template`.
+    pub fn from_args_with(
+        args: &IndexMap<String, Json>,
+        playbook_dir: &Path,
+        parse: &dyn Fn(&str) -> Result<Arc<runbook_cfn::Template>, runbook_cfn::TemplateError>,
+    ) -> Result<Self, String> {
         let text = |key: &str| -> Option<String> {
             args.get(key).and_then(|v| match v {
                 Json::String(s) => Some(s.clone()),
@@ -76,7 +91,7 @@ impl StackSpec {
             }
         };
         let template = match &body {
-            Some(body) => Some(runbook_cfn::parse(body).map_err(|e| match e.span {
+            Some(body) => Some(parse(body).map_err(|e| match e.span {
                 Some(span) => format!(
                     "template error at line {}, column {}: {}",
                     span.line, span.column, e.message
