@@ -46,6 +46,7 @@ pub(crate) struct TaskContext {
     pub facts: Arc<Vec<Layer>>,
     pub check: bool,
     pub verbosity: u8,
+    pub whole_result: bool,
 }
 
 impl TaskContext {
@@ -122,6 +123,7 @@ pub(crate) async fn execute<R: TaskRunner>(
         args,
         check: ctx.check,
         no_log,
+        whole_result: ctx.whole_result,
     };
     let result = match crate::builtins::run(
         task.module.kind,

@@ -126,6 +126,7 @@ pub async fn run<R: TaskRunner>(
                 facts: fact_layers.clone(),
                 check: options.check,
                 verbosity: options.verbosity,
+                whole_result: graph.whole_results.get(id).copied().unwrap_or(true),
             };
             let sink = EventSink {
                 task: id,

@@ -55,6 +55,7 @@ pub fn build(
             targets,
             warnings: builder.warnings,
             external_imports,
+            whole_results: whole_results(playbook, extra_vars),
         })
     } else {
         Err(builder.errors)
@@ -550,4 +551,107 @@ fn cycle_through(
         }
     }
     vec![start, start]
+}
+
+/// For each task, whether any string of the playbook may read its
+/// registered result beyond [`crate::LEAN_FIELDS`]: the name alone
+/// (`debug: var=r`, `r is changed`), or another field (`r.events`). A
+/// textual scan: any doubt counts as a read.
+fn whole_results(playbook: &Playbook, extra_vars: &IndexMap<String, Json>) -> Vec<bool> {
+    let engine = Engine::new(&playbook.dir);
+    // (text, is a bare expression) of everything that may read variables.
+    let mut texts: Vec<(&str, bool)> = Vec::new();
+    for task in &playbook.tasks {
+        for (option, arg) in &task.args {
+            let bare = matches!(
+                (task.module.kind, option.as_str()),
+                (ModuleKind::Assert, "that") | (ModuleKind::Debug, "var")
+            );
+            texts.extend(
+                crate::reads::strings(&arg.value)
+                    .into_iter()
+                    .map(|t| (t, bare)),
+            );
+        }
+        for arg in task.vars.values() {
+            texts.extend(
+                crate::reads::strings(&arg.value)
+                    .into_iter()
+                    .map(|t| (t, false)),
+            );
+        }
+        for condition in [&task.when, &task.changed_when, &task.failed_when]
+            .into_iter()
+            .flatten()
+        {
+            texts.extend(
+                crate::reads::strings(&condition.value)
+                    .into_iter()
+                    .map(|t| (t, true)),
+            );
+        }
+        for flag in [&task.no_log, &task.ignore_errors].into_iter().flatten() {
+            texts.extend(
+                crate::reads::strings(&flag.value)
+                    .into_iter()
+                    .map(|t| (t, false)),
+            );
+        }
+        texts.extend(task.name.as_deref().map(|t| (t, false)));
+    }
+    for value in playbook
+        .plays
+        .iter()
+        .flat_map(|p| p.vars.values())
+        .chain(extra_vars.values())
+    {
+        texts.extend(crate::reads::strings(value).into_iter().map(|t| (t, false)));
+    }
+    let mut paths: Vec<String> = Vec::new();
+    for (text, bare) in texts {
+        match runbook_template::analysis::variable_paths(&engine, text, bare) {
+            Ok(found) => paths.extend(found),
+            // Unparsable text is reported elsewhere; here it may read anything.
+            Err(_) => return vec![true; playbook.tasks.len()],
+        }
+    }
+    playbook
+        .tasks
+        .iter()
+        .map(|task| match &task.register {
+            None => false,
+            Some(name) => paths.iter().any(|path| reads_beyond_lean(path, name)),
+        })
+        .collect()
+}
+
+/// Whether a dotted variable path reads `name`'s result beyond the lean
+/// fields: `name` alone, or `name.field` with another field.
+fn reads_beyond_lean(path: &str, name: &str) -> bool {
+    match path.strip_prefix(name) {
+        Some("") => true,
+        Some(rest) => match rest.strip_prefix('.') {
+            Some(fields) => {
+                let field = fields.split('.').next().unwrap_or("");
+                !crate::LEAN_FIELDS.contains(&field)
+            }
+            None => false, // another name that starts the same
+        },
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reads_beyond_lean;
+
+    #[test]
+    fn lean_reads() {
+        assert!(!reads_beyond_lean("kms.stack_outputs.Arn", "kms"));
+        assert!(!reads_beyond_lean("kms2.events", "kms"));
+        assert!(!reads_beyond_lean("other", "kms"));
+        assert!(reads_beyond_lean("kms", "kms"));
+        assert!(reads_beyond_lean("kms.stack_resources", "kms"));
+        assert!(reads_beyond_lean("kms.events", "kms"));
+    }
 }

@@ -79,7 +79,22 @@ pub struct TaskGraph {
     /// Imports that no task of the playbook exports: they must already
     /// exist in the account (apply checks with ListExports first).
     pub external_imports: Vec<ExternalImport>,
+    /// Per task: whether anything may read more of its registered result
+    /// than the cheap fields (see [`LEAN_FIELDS`]); when not, modules may
+    /// skip the calls that only fill the rest.
+    pub whole_results: Vec<bool>,
 }
+
+/// Fields of a registered result that cost no extra call to fill.
+pub const LEAN_FIELDS: &[&str] = &[
+    "stack_outputs",
+    "stack_id",
+    "changed",
+    "failed",
+    "skipped",
+    "output",
+    "msg",
+];
 
 /// An import that must be satisfied by an export already in the account.
 #[derive(Debug, Clone)]
@@ -179,6 +194,7 @@ impl TaskGraph {
             targets: vec![None; keep.len()],
             warnings: Vec::new(),
             external_imports: Vec::new(),
+            whole_results: vec![false; keep.len()],
         }
     }
 

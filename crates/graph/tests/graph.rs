@@ -282,3 +282,21 @@ fn teardown_reverses_the_order_through_other_tasks() {
     let waves: Vec<Vec<usize>> = teardown.waves();
     assert_eq!(waves, vec![vec![4], vec![2, 3], vec![1], vec![0]]);
 }
+
+#[test]
+fn stack_results_read_only_through_outputs_are_lean() {
+    let path = workspace().join("playbooks/playbook-cicd-01.yaml");
+    let (_, graph) = graph_of(&path, &cicd_vars());
+    let graph = graph.unwrap();
+    // The five stacks' results are only read as `.stack_outputs.X`.
+    assert_eq!(
+        &graph.whole_results[3..],
+        &[false, false, false, false, false]
+    );
+    let (_dir, path) = fixture(&[(
+        "p.yml",
+        "- hosts: localhost\n  tasks:\n    - name: s\n      cloudformation: {stack_name: s, template: t.yml}\n      register: s\n    - name: show\n      debug: {var: s}\n    - name: t\n      cloudformation: {stack_name: t, template: t.yml}\n      register: t\n    - name: resources\n      debug: {msg: \"{{ t.stack_resources | length }}\"}\n",
+    ), ("t.yml", "Resources: {}\n")]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    assert_eq!(graph.unwrap().whole_results, [true, false, true, false]);
+}

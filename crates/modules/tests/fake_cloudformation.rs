@@ -130,12 +130,19 @@ impl Reporter for Collect {
 }
 
 /// Runs a one-task playbook whose stack lives on the fake.
-async fn apply_on(fake: &FakeCloudFormation, check: bool) -> (Vec<Option<Status>>, Vec<Event>) {
+/// With `show`, a second task prints the whole registered result, so the
+/// module must fetch events and resources too.
+async fn apply_on(
+    fake: &FakeCloudFormation,
+    check: bool,
+    show: bool,
+) -> (Vec<Option<Status>>, Vec<Event>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.yml"), TEMPLATE).unwrap();
     let play = format!(
-        "- hosts: localhost\n  tasks:\n    - name: fake stack\n      amazon.aws.cloudformation:\n        stack_name: fake\n        region: us-east-1\n        endpoint_url: {}\n        template: t.yml\n        template_parameters: {{Name: n}}\n",
-        fake.endpoint
+        "- hosts: localhost\n  tasks:\n    - name: fake stack\n      amazon.aws.cloudformation:\n        stack_name: fake\n        region: us-east-1\n        endpoint_url: {}\n        template: t.yml\n        template_parameters: {{Name: n}}\n      register: fake\n{}",
+        fake.endpoint,
+        if show { "    - name: show\n      debug: {var: fake}\n" } else { "" }
     );
     let path = dir.path().join("p.yml");
     std::fs::write(&path, play).unwrap();
@@ -227,9 +234,13 @@ async fn a_stack_left_in_rollback_complete_is_deleted_and_created_afresh() {
             _ => error("InvalidAction", "not faked"),
         }
     }));
-    let (statuses, events) = apply_on(&fake, false).await;
+    let (statuses, events) = apply_on(&fake, false, true).await;
     let text = text_of(&events);
-    assert_eq!(statuses, [Some(Status::Changed)], "{text}");
+    assert_eq!(
+        statuses,
+        [Some(Status::Changed), Some(Status::Ok)],
+        "{text}"
+    );
     assert!(text.contains("stack is ROLLBACK_COMPLETE from a failed first create: deleting it to create it afresh"), "{text}");
     let mut actions = cfn_actions(&fake);
     // Events and resources are fetched together at the end: either order.
@@ -255,7 +266,7 @@ async fn check_mode_plans_the_recreate_without_calling_anything_mutating() {
         "DescribeStacks" => ok(action, &stack_xml("ROLLBACK_COMPLETE", "n")),
         _ => error("InvalidAction", "check mode must not get here"),
     }));
-    let (statuses, events) = apply_on(&fake, true).await;
+    let (statuses, events) = apply_on(&fake, true, false).await;
     assert_eq!(statuses, [Some(Status::Changed)], "{}", text_of(&events));
     assert_eq!(cfn_actions(&fake), ["DescribeStacks"]);
 }
@@ -284,7 +295,7 @@ async fn a_stack_in_progress_is_waited_on_then_reconciled() {
             _ => error("InvalidAction", "an unchanged stack needs no other call"),
         }
     }));
-    let (statuses, events) = apply_on(&fake, false).await;
+    let (statuses, events) = apply_on(&fake, false, false).await;
     let text = text_of(&events);
     assert_eq!(statuses, [Some(Status::Ok)], "{text}");
     assert!(
@@ -301,7 +312,7 @@ async fn update_rollback_failed_stops_with_the_fix() {
         "DescribeStacks" => ok(action, &stack_xml("UPDATE_ROLLBACK_FAILED", "n")),
         _ => error("InvalidAction", "must stop before any other call"),
     }));
-    let (statuses, events) = apply_on(&fake, false).await;
+    let (statuses, events) = apply_on(&fake, false, false).await;
     let text = text_of(&events);
     assert_eq!(statuses, [Some(Status::Failed)], "{text}");
     assert!(
@@ -333,7 +344,7 @@ async fn a_failed_update_reports_the_failed_resources() {
             _ => error("InvalidAction", "not faked"),
         }
     }));
-    let (statuses, events) = apply_on(&fake, false).await;
+    let (statuses, events) = apply_on(&fake, false, false).await;
     let text = text_of(&events);
     assert_eq!(statuses, [Some(Status::Failed)], "{text}");
     assert!(
@@ -343,5 +354,31 @@ async fn a_failed_update_reports_the_failed_resources() {
     assert!(
         text.contains("T (AWS::SNS::Topic): Topic name already taken"),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn events_and_resources_are_fetched_only_when_something_reads_them() {
+    let created = Arc::new(Mutex::new(false));
+    let c = created.clone();
+    let fake = FakeCloudFormation::start(Arc::new(move |action: &str| {
+        let mut created = c.lock().unwrap();
+        match action {
+            "DescribeStacks" if !*created => {
+                error("ValidationError", "Stack with id fake does not exist")
+            }
+            "DescribeStacks" => ok(action, &stack_xml("CREATE_COMPLETE", "n")),
+            "CreateStack" => {
+                *created = true;
+                ok(action, &format!("<StackId>{STACK_ID}</StackId>"))
+            }
+            _ => error("InvalidAction", "a lean create needs no other call"),
+        }
+    }));
+    let (statuses, events) = apply_on(&fake, false, false).await;
+    assert_eq!(statuses, [Some(Status::Changed)], "{}", text_of(&events));
+    assert_eq!(
+        cfn_actions(&fake),
+        ["DescribeStacks", "CreateStack", "DescribeStacks"]
     );
 }

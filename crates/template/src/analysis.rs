@@ -62,6 +62,32 @@ pub fn expression_references(engine: &Engine, expr: &str) -> Result<References, 
     Ok(walker.finish(engine, undeclared.into_iter().collect()))
 }
 
+/// Variables a template or bare expression reads, as dotted paths where
+/// attributes are constant (`kms.stack_outputs.Arn`); a path of just a
+/// name means the whole value may be read.
+pub fn variable_paths(
+    engine: &Engine,
+    source: &str,
+    bare: bool,
+) -> Result<BTreeSet<String>, TemplateError> {
+    let paths = if bare && !has_template(source) {
+        engine
+            .env()
+            .compile_expression(source)
+            .map_err(|e| TemplateError::from_minijinja(&e))?
+            .undeclared_variables(true)
+    } else if has_template(source) {
+        engine
+            .env()
+            .template_from_str(source)
+            .map_err(|e| TemplateError::from_minijinja(&e))?
+            .undeclared_variables(true)
+    } else {
+        Default::default()
+    };
+    Ok(paths.into_iter().collect())
+}
+
 /// Names a `defined` test in a condition proves, so that the branch taken
 /// when it holds may read them freely: `x if x is defined else 'y'`.
 fn proven_defined<'a>(expr: &Expr<'a>, out: &mut BTreeSet<String>) {
@@ -281,6 +307,22 @@ mod tests {
     #[test]
     fn plain_text_reads_nothing() {
         assert_eq!(refs("just text"), (vec![], vec![]));
+    }
+
+    #[test]
+    fn paths_keep_constant_attributes() {
+        let engine = Engine::new(Path::new("."));
+        let paths = variable_paths(
+            &engine,
+            "{{ kms.stack_outputs.Arn }} {{ lookup('file', 'x/kms.t') }} {{ r['k'] }}",
+            false,
+        )
+        .unwrap();
+        assert!(paths.contains("kms.stack_outputs.Arn"), "{paths:?}");
+        assert!(paths.contains("r"), "{paths:?}");
+        assert!(!paths.iter().any(|p| p.contains("kms.t")), "{paths:?}");
+        let paths = variable_paths(&engine, "r is changed", true).unwrap();
+        assert!(paths.contains("r"), "{paths:?}");
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub(crate) struct Api<'a> {
     settings: &'a RunnerSettings,
     sink: &'a EventSink,
     directory: &'a StackDirectory,
+    /// Something reads this task's events or resources: fetch them.
+    whole_result: bool,
 }
 
 fn aws_error<E, R>(
@@ -264,7 +266,8 @@ struct Report {
     changed: bool,
     output: String,
     stack: Option<Deployed>,
-    events: Vec<String>,
+    /// `None` when nothing reads them: the call was skipped.
+    events: Option<Vec<String>>,
     resources: Option<Json>,
     message: String,
     details: Vec<String>,
@@ -289,7 +292,9 @@ impl Report {
         } else {
             result.insert("stack_outputs".into(), json!({}));
         }
-        result.insert("events".into(), json!(self.events));
+        if let Some(events) = self.events {
+            result.insert("events".into(), json!(events));
+        }
         if let Some(resources) = self.resources {
             result.insert("stack_resources".into(), resources);
         }
@@ -325,6 +330,7 @@ pub(crate) async fn run(
         settings: &runner.settings,
         sink,
         directory: &runner.directory,
+        whole_result: request.whole_result,
     };
     let report = if spec.absent {
         absent(&api, &spec, request.check).await
@@ -353,7 +359,7 @@ async fn absent(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, 
             changed: true,
             output: "Stack would be deleted".into(),
             stack: Some(stack),
-            events: Vec::new(),
+            events: Some(Vec::new()),
             resources: None,
             message: format!("would delete stack {}", spec.name),
             details: vec!["delete".into()],
@@ -366,7 +372,7 @@ async fn absent(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, 
         changed: true,
         output: "Stack Deleted".into(),
         stack: None,
-        events: Vec::new(),
+        events: Some(Vec::new()),
         resources: None,
         message: format!("deleted stack {}", spec.name),
         details: Vec::new(),
@@ -391,7 +397,7 @@ fn unchanged(stack: Option<Deployed>, output: &str, message: String) -> Report {
         changed: false,
         output: output.into(),
         stack,
-        events: Vec::new(),
+        events: Some(Vec::new()),
         resources: None,
         message,
         details: Vec::new(),
@@ -503,7 +509,7 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
             },
             details: plan.describe(spec),
             stack: Some(stack),
-            events: Vec::new(),
+            events: Some(Vec::new()),
             resources: None,
         });
     }
@@ -537,7 +543,7 @@ fn create_plan(spec: &StackSpec) -> Report {
             outputs,
             ..Default::default()
         }),
-        events: Vec::new(),
+        events: Some(Vec::new()),
         resources: None,
         message: format!("would create stack {}", spec.name),
         details,
@@ -584,9 +590,21 @@ async fn settle(
         }
         Settled::Status(s) => *s,
     };
+    let ok = succeeded(&stack.status);
+    if ok && !api.whole_result {
+        // Nothing reads the events or resources: skip both calls.
+        return Ok(Report {
+            changed: true,
+            output: format!("Stack {verb} complete"),
+            message: format!("stack {} {}", spec.name, stack.status),
+            stack: Some(stack),
+            events: None,
+            resources: None,
+            details: Vec::new(),
+        });
+    }
     // Events for the report (and the failure reasons) and, on success, the
     // resources: one round trip instead of two.
-    let ok = succeeded(&stack.status);
     let (events, resources) = tokio::join!(api.events(), async {
         if ok {
             api.resources().await.ok()
@@ -609,7 +627,7 @@ async fn settle(
         output: format!("Stack {verb} complete"),
         message: format!("stack {} {}", spec.name, stack.status),
         stack: Some(stack),
-        events,
+        events: Some(events),
         resources,
         details: Vec::new(),
     })
@@ -762,7 +780,7 @@ async fn change_set(
                 "Change set {name} created with {changes} change(s); execute it to apply"
             ),
             stack: Some(stack.clone()),
-            events: Vec::new(),
+            events: Some(Vec::new()),
             resources: None,
             message: format!(
                 "created change set {name} for stack {} (not executed)",

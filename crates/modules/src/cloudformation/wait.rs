@@ -99,9 +99,23 @@ impl Api<'_> {
     }
 }
 
-/// The failed resources among events not in `since`, with their reasons.
+/// The failed resources of the latest operation (events newest first, up
+/// to the stack's own `*_IN_PROGRESS` event that began it) not in `since`,
+/// with their reasons.
 pub fn failed_resources(events: &[StackEvent], since: &HashSet<String>) -> Vec<String> {
-    events
+    let began = events
+        .iter()
+        .position(|e| {
+            e.resource_type() == Some("AWS::CloudFormation::Stack")
+                && e.resource_status().is_some_and(|s| {
+                    matches!(
+                        s.as_str(),
+                        "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS" | "DELETE_IN_PROGRESS"
+                    )
+                })
+        })
+        .map_or(events.len(), |i| i + 1);
+    events[..began]
         .iter()
         .filter(|e| !since.contains(e.event_id().unwrap_or_default()))
         .filter(|e| {
