@@ -327,7 +327,8 @@ def median(xs):
 
 
 def runbook_binary():
-    return os.path.join(ROOT, "target", "release", "runbook")
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+    return os.path.join(target, "release", "runbook")
 
 
 def snapshot_runbook(work, src=None):

@@ -18,7 +18,7 @@ scripts/moto.sh start
 # shellcheck disable=SC1091
 . .moto/env
 
-exec target/release/runbook apply playbooks/playbook-cicd-01.yaml \
+exec "${CARGO_TARGET_DIR:-target}/release/runbook" apply playbooks/playbook-cicd-01.yaml \
     -e cicd_account_profile=cicd \
     -e nonprod_account_profile=nonprod \
     -e prod_account_profile=prod \
