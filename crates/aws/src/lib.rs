@@ -12,5 +12,5 @@ mod pool;
 mod target;
 
 pub use error::{describe, AwsError, ServiceFailure};
-pub use pool::{ClientPool, Identity, PoolSettings};
+pub use pool::{join_all, ClientPool, Identity, PoolSettings};
 pub use target::Target;

@@ -461,7 +461,7 @@ impl ProvideCredentials for Primed {
 
 /// Polls all futures on the caller's task and returns their outputs in
 /// order (no spawning, so borrowed futures are fine).
-async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {

@@ -69,11 +69,17 @@ impl AwsRunner {
         Ok(parsed)
     }
 
-    /// Accounts where the playbook manages many stacks: the first look at
-    /// each of their stacks comes from one account-wide listing.
-    pub fn list_stacks_in(mut self, targets: impl IntoIterator<Item = Target>) -> Self {
-        self.directory = crate::cloudformation::StackDirectory::new(targets);
-        self
+    /// Lists the stacks of these accounts (concurrently), so that each
+    /// task's first look at its stack needs no call; `many` marks accounts
+    /// where the playbook manages enough stacks to page through a long
+    /// listing.
+    pub async fn prefetch_stacks(&self, accounts: &[(Target, bool)]) {
+        let lists = accounts.iter().map(|(target, many)| async move {
+            if let Ok(client) = self.pool.cloudformation(target).await {
+                self.directory.prefetch(&client, target, *many).await;
+            }
+        });
+        runbook_aws::join_all(lists.collect()).await;
     }
 
     pub fn pool(&self) -> &ClientPool {

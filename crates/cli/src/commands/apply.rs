@@ -59,13 +59,13 @@ fn targets_of(graph: &TaskGraph) -> Vec<Target> {
     keys.iter().map(target_of_key).collect()
 }
 
-/// From this many stacks in one account on, the first look at each comes
-/// from one account-wide DescribeStacks listing (1 call per 100 stacks)
-/// instead of one call per stack.
+/// From this many stacks in one account on, a listing of the account's
+/// stacks is paged through in full; below it, an account with more than one
+/// page of stacks is not listed (its few stacks are described one by one).
 const LIST_STACKS_FROM: usize = 5;
 
 /// The pool and runner for a run, built once and shared by every task.
-pub(super) fn runner_for(args: &ApplyArgs, graph: &TaskGraph) -> (ClientPool, Arc<AwsRunner>) {
+pub(super) fn runner_for(args: &ApplyArgs) -> (ClientPool, Arc<AwsRunner>) {
     let pool = ClientPool::new(PoolSettings {
         max_attempts: args.max_attempts,
         ..PoolSettings::default()
@@ -77,19 +77,7 @@ pub(super) fn runner_for(args: &ApplyArgs, graph: &TaskGraph) -> (ClientPool, Ar
             ..RunnerSettings::default()
         },
     );
-    let mut stacks_per_account: HashMap<Target, usize> = HashMap::new();
-    for target in graph.targets.iter().flatten() {
-        if let (Some(account), Some(_)) = (&target.account, &target.stack_name) {
-            *stacks_per_account
-                .entry(target_of_key(account))
-                .or_default() += 1;
-        }
-    }
-    let busy = stacks_per_account
-        .into_iter()
-        .filter(|(_, n)| *n >= LIST_STACKS_FROM)
-        .map(|(t, _)| t);
-    (pool, Arc::new(runner.list_stacks_in(busy)))
+    (pool, Arc::new(runner))
 }
 
 /// Every account the playbook names must answer before anything changes.
@@ -128,6 +116,21 @@ pub(super) async fn preflight(
     if unreachable > 0 {
         return Err(exit::UNREACHABLE);
     }
+    // Each account's stacks, listed now so that no task's first look at its
+    // stack is a call of its own on the critical path.
+    let mut stacks_per_account: HashMap<Target, usize> = HashMap::new();
+    for target in graph.targets.iter().flatten() {
+        if let (Some(account), Some(_)) = (&target.account, &target.stack_name) {
+            *stacks_per_account
+                .entry(target_of_key(account))
+                .or_default() += 1;
+        }
+    }
+    let accounts_to_list: Vec<(Target, bool)> = stacks_per_account
+        .into_iter()
+        .map(|(target, n)| (target, n >= LIST_STACKS_FROM))
+        .collect();
+    runner.prefetch_stacks(&accounts_to_list).await;
     accounts.dedup();
     println!(
         "preflight: {} ({:.2}s){}",
@@ -152,7 +155,7 @@ async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -
         playbook,
         graph,
     } = analysed;
-    let (pool, runner) = runner_for(args, &graph);
+    let (pool, runner) = runner_for(args);
     if let Err(code) = preflight(&graph, &pool, &runner, printer, args.check).await {
         return code;
     }

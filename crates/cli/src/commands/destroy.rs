@@ -60,7 +60,7 @@ async fn destroy(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer)
         playbook,
         graph,
     } = analysed;
-    let (pool, runner) = super::apply::runner_for(args, &graph);
+    let (pool, runner) = super::apply::runner_for(args);
     if let Err(code) = super::apply::preflight(&graph, &pool, &runner, printer, args.check).await {
         return code;
     }

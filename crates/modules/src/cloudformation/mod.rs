@@ -68,11 +68,7 @@ impl Api<'_> {
     /// The task's first look at its stack: from the account listing when
     /// there is one.
     async fn describe_first(&self) -> Result<Option<Deployed>, String> {
-        match self
-            .directory
-            .first_look(&self.client, self.target, self.stack)
-            .await
-        {
+        match self.directory.first_look(self.target, self.stack) {
             Some(seen) => Ok(seen),
             None => self.describe().await,
         }
