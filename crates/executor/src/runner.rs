@@ -15,10 +15,9 @@ pub struct TaskRequest {
     pub check: bool,
     /// The task's output must not be shown (`no_log`).
     pub no_log: bool,
-    /// Whether anything reads the registered result beyond its cheap
-    /// fields (`runbook_graph::LEAN_FIELDS`); when not, a module may skip
-    /// calls that only fill the rest.
-    pub whole_result: bool,
+    /// What the playbook may read of the registered result: a module may
+    /// skip calls that only fill fields nobody reads.
+    pub result_reads: runbook_graph::ResultReads,
 }
 
 impl TaskRequest {

@@ -46,7 +46,7 @@ pub(crate) struct TaskContext {
     pub facts: Arc<Vec<Layer>>,
     pub check: bool,
     pub verbosity: u8,
-    pub whole_result: bool,
+    pub result_reads: runbook_graph::ResultReads,
 }
 
 impl TaskContext {
@@ -123,7 +123,7 @@ pub(crate) async fn execute<R: TaskRunner>(
         args,
         check: ctx.check,
         no_log,
-        whole_result: ctx.whole_result,
+        result_reads: ctx.result_reads,
     };
     let result = match crate::builtins::run(
         task.module.kind,

@@ -126,7 +126,11 @@ pub async fn run<R: TaskRunner>(
                 facts: fact_layers.clone(),
                 check: options.check,
                 verbosity: options.verbosity,
-                whole_result: graph.whole_results.get(id).copied().unwrap_or(true),
+                result_reads: graph
+                    .result_reads
+                    .get(id)
+                    .cloned()
+                    .unwrap_or(runbook_graph::ResultReads::Anything),
             };
             let sink = EventSink {
                 task: id,

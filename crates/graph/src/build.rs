@@ -9,7 +9,7 @@ use runbook_template::Engine;
 
 use crate::reads::{task_reads, value_reads, Read};
 use crate::targets::{analyse, AccountKey, StaticTarget};
-use crate::{EdgeReason, ExternalImport, TaskGraph};
+use crate::{EdgeReason, ExternalImport, ResultReads, TaskGraph};
 
 /// Where a variable's value comes from, for a reader at some point.
 enum Source {
@@ -55,7 +55,7 @@ pub fn build(
             targets,
             warnings: builder.warnings,
             external_imports,
-            whole_results: whole_results(playbook, extra_vars),
+            result_reads: result_reads(playbook, extra_vars),
         })
     } else {
         Err(builder.errors)
@@ -553,11 +553,9 @@ fn cycle_through(
     vec![start, start]
 }
 
-/// For each task, whether any string of the playbook may read its
-/// registered result beyond [`crate::LEAN_FIELDS`]: the name alone
-/// (`debug: var=r`, `r is changed`), or another field (`r.events`). A
-/// textual scan: any doubt counts as a read.
-fn whole_results(playbook: &Playbook, extra_vars: &IndexMap<String, Json>) -> Vec<bool> {
+/// For each task, what the playbook's templates and expressions may read
+/// of its registered result, from the dotted variable paths they use.
+fn result_reads(playbook: &Playbook, extra_vars: &IndexMap<String, Json>) -> Vec<ResultReads> {
     let engine = Engine::new(&playbook.dir);
     // (text, is a bare expression) of everything that may read variables.
     let mut texts: Vec<(&str, bool)> = Vec::new();
@@ -612,46 +610,60 @@ fn whole_results(playbook: &Playbook, extra_vars: &IndexMap<String, Json>) -> Ve
         match runbook_template::analysis::variable_paths(&engine, text, bare) {
             Ok(found) => paths.extend(found),
             // Unparsable text is reported elsewhere; here it may read anything.
-            Err(_) => return vec![true; playbook.tasks.len()],
+            Err(_) => return vec![ResultReads::Anything; playbook.tasks.len()],
         }
     }
     playbook
         .tasks
         .iter()
         .map(|task| match &task.register {
-            None => false,
-            Some(name) => paths.iter().any(|path| reads_beyond_lean(path, name)),
+            None => ResultReads::Fields(Default::default()),
+            Some(name) => reads_of(&paths, name),
         })
         .collect()
 }
 
-/// Whether a dotted variable path reads `name`'s result beyond the lean
-/// fields: `name` alone, or `name.field` with another field.
-fn reads_beyond_lean(path: &str, name: &str) -> bool {
-    match path.strip_prefix(name) {
-        Some("") => true,
-        Some(rest) => match rest.strip_prefix('.') {
-            Some(fields) => {
-                let field = fields.split('.').next().unwrap_or("");
-                !crate::LEAN_FIELDS.contains(&field)
+/// What the dotted paths read of `name`: `name` alone reads anything,
+/// `name.field...` reads `field`.
+fn reads_of(paths: &[String], name: &str) -> ResultReads {
+    let mut fields = std::collections::BTreeSet::new();
+    for path in paths {
+        match path.strip_prefix(name) {
+            Some("") => return ResultReads::Anything,
+            Some(rest) => {
+                if let Some(tail) = rest.strip_prefix('.') {
+                    fields.insert(tail.split('.').next().unwrap_or("").to_string());
+                }
+                // Otherwise another name that starts the same.
             }
-            None => false, // another name that starts the same
-        },
-        None => false,
+            None => {}
+        }
     }
+    ResultReads::Fields(fields)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::reads_beyond_lean;
+    use super::{reads_of, ResultReads};
 
     #[test]
-    fn lean_reads() {
-        assert!(!reads_beyond_lean("kms.stack_outputs.Arn", "kms"));
-        assert!(!reads_beyond_lean("kms2.events", "kms"));
-        assert!(!reads_beyond_lean("other", "kms"));
-        assert!(reads_beyond_lean("kms", "kms"));
-        assert!(reads_beyond_lean("kms.stack_resources", "kms"));
-        assert!(reads_beyond_lean("kms.events", "kms"));
+    fn fields_read_from_paths() {
+        let paths: Vec<String> = [
+            "kms.stack_outputs.Arn",
+            "kms2.events",
+            "other",
+            "kms.stack_id",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let ResultReads::Fields(fields) = reads_of(&paths, "kms") else {
+            panic!()
+        };
+        assert_eq!(
+            fields.into_iter().collect::<Vec<_>>(),
+            ["stack_id", "stack_outputs"]
+        );
+        assert_eq!(reads_of(&["kms".to_string()], "kms"), ResultReads::Anything);
     }
 }

@@ -79,22 +79,30 @@ pub struct TaskGraph {
     /// Imports that no task of the playbook exports: they must already
     /// exist in the account (apply checks with ListExports first).
     pub external_imports: Vec<ExternalImport>,
-    /// Per task: whether anything may read more of its registered result
-    /// than the cheap fields (see [`LEAN_FIELDS`]); when not, modules may
-    /// skip the calls that only fill the rest.
-    pub whole_results: Vec<bool>,
+    /// Per task: what the playbook may read of its registered result, so
+    /// that modules can skip calls whose only use is a field nobody reads.
+    pub result_reads: Vec<ResultReads>,
 }
 
-/// Fields of a registered result that cost no extra call to fill.
-pub const LEAN_FIELDS: &[&str] = &[
-    "stack_outputs",
-    "stack_id",
-    "changed",
-    "failed",
-    "skipped",
-    "output",
-    "msg",
-];
+/// What the playbook may read of one task's registered result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultReads {
+    /// Only these top-level fields (`r.stack_outputs.X` reads
+    /// `stack_outputs`); empty when nothing reads it.
+    Fields(std::collections::BTreeSet<String>),
+    /// The whole result may be read (`debug: var=r`, `r is changed`,
+    /// `r[key]`).
+    Anything,
+}
+
+impl ResultReads {
+    pub fn may_read(&self, field: &str) -> bool {
+        match self {
+            ResultReads::Fields(fields) => fields.contains(field),
+            ResultReads::Anything => true,
+        }
+    }
+}
 
 /// An import that must be satisfied by an export already in the account.
 #[derive(Debug, Clone)]
@@ -194,7 +202,7 @@ impl TaskGraph {
             targets: vec![None; keep.len()],
             warnings: Vec::new(),
             external_imports: Vec::new(),
-            whole_results: vec![false; keep.len()],
+            result_reads: vec![ResultReads::Fields(Default::default()); keep.len()],
         }
     }
 

@@ -284,19 +284,37 @@ fn teardown_reverses_the_order_through_other_tasks() {
 }
 
 #[test]
-fn stack_results_read_only_through_outputs_are_lean() {
+fn what_is_read_of_registered_results() {
     let path = workspace().join("playbooks/playbook-cicd-01.yaml");
     let (_, graph) = graph_of(&path, &cicd_vars());
     let graph = graph.unwrap();
     // The five stacks' results are only read as `.stack_outputs.X`.
-    assert_eq!(
-        &graph.whole_results[3..],
-        &[false, false, false, false, false]
+    for task in 3..8 {
+        assert!(
+            !graph.result_reads[task].may_read("events"),
+            "{:?}",
+            graph.result_reads[task]
+        );
+        assert_eq!(
+            graph.result_reads[task].may_read("stack_outputs"),
+            task != 7
+        );
+    }
+    assert!(
+        graph.result_reads[0].may_read("account")
+            && !graph.result_reads[0].may_read("account_alias")
     );
     let (_dir, path) = fixture(&[(
         "p.yml",
         "- hosts: localhost\n  tasks:\n    - name: s\n      cloudformation: {stack_name: s, template: t.yml}\n      register: s\n    - name: show\n      debug: {var: s}\n    - name: t\n      cloudformation: {stack_name: t, template: t.yml}\n      register: t\n    - name: resources\n      debug: {msg: \"{{ t.stack_resources | length }}\"}\n",
     ), ("t.yml", "Resources: {}\n")]);
     let (_, graph) = graph_of(&path, &IndexMap::new());
-    assert_eq!(graph.unwrap().whole_results, [true, false, true, false]);
+    let reads = graph.unwrap().result_reads;
+    let events_read: Vec<bool> = reads.iter().map(|r| r.may_read("events")).collect();
+    let resources_read: Vec<bool> = reads
+        .iter()
+        .map(|r| r.may_read("stack_resources"))
+        .collect();
+    assert_eq!(events_read, [true, false, false, false]);
+    assert_eq!(resources_read, [true, false, true, false]);
 }

@@ -116,7 +116,14 @@ impl TaskRunner for AwsRunner {
     ) -> Result<ModuleOutput, ModuleFailure> {
         let target = target_of(&request.args);
         let result = match request.task().module.kind {
-            ModuleKind::CallerInfo => crate::caller_info::run(self, &target).await,
+            ModuleKind::CallerInfo => {
+                crate::caller_info::run(
+                    self,
+                    &target,
+                    request.result_reads.may_read("account_alias"),
+                )
+                .await
+            }
             ModuleKind::CloudFormation => {
                 crate::cloudformation::run(self, &target, &request, &events).await
             }

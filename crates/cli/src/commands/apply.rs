@@ -92,7 +92,26 @@ pub(super) async fn preflight(
     let begun = Instant::now();
     let mut unreachable = 0;
     let mut accounts = Vec::new();
-    for (target, result) in pool.preflight(&targets_of(graph)).await {
+    // Each account's stacks are listed at the same time, so that no task's
+    // first look at its stack is a call of its own on the critical path.
+    let mut stacks_per_account: HashMap<Target, usize> = HashMap::new();
+    for target in graph.targets.iter().flatten() {
+        if let (Some(account), Some(_)) = (&target.account, &target.stack_name) {
+            *stacks_per_account
+                .entry(target_of_key(account))
+                .or_default() += 1;
+        }
+    }
+    let accounts_to_list: Vec<(Target, bool)> = stacks_per_account
+        .into_iter()
+        .map(|(target, n)| (target, n >= LIST_STACKS_FROM))
+        .collect();
+    let targets = targets_of(graph);
+    let (identities, ()) = tokio::join!(
+        pool.preflight(&targets),
+        runner.prefetch_stacks(&accounts_to_list)
+    );
+    for (target, result) in identities {
         match result {
             Ok(identity) => {
                 accounts.push(format!(
@@ -116,21 +135,6 @@ pub(super) async fn preflight(
     if unreachable > 0 {
         return Err(exit::UNREACHABLE);
     }
-    // Each account's stacks, listed now so that no task's first look at its
-    // stack is a call of its own on the critical path.
-    let mut stacks_per_account: HashMap<Target, usize> = HashMap::new();
-    for target in graph.targets.iter().flatten() {
-        if let (Some(account), Some(_)) = (&target.account, &target.stack_name) {
-            *stacks_per_account
-                .entry(target_of_key(account))
-                .or_default() += 1;
-        }
-    }
-    let accounts_to_list: Vec<(Target, bool)> = stacks_per_account
-        .into_iter()
-        .map(|(target, n)| (target, n >= LIST_STACKS_FROM))
-        .collect();
-    runner.prefetch_stacks(&accounts_to_list).await;
     accounts.dedup();
     println!(
         "preflight: {} ({:.2}s){}",

@@ -40,7 +40,7 @@ pub(crate) struct Api<'a> {
     sink: &'a EventSink,
     directory: &'a StackDirectory,
     /// Something reads this task's events or resources: fetch them.
-    whole_result: bool,
+    wants_events: bool,
 }
 
 fn aws_error<E, R>(
@@ -326,7 +326,8 @@ pub(crate) async fn run(
         settings: &runner.settings,
         sink,
         directory: &runner.directory,
-        whole_result: request.whole_result,
+        wants_events: request.result_reads.may_read("events")
+            || request.result_reads.may_read("stack_resources"),
     };
     let report = if spec.absent {
         absent(&api, &spec, request.check).await
@@ -587,7 +588,7 @@ async fn settle(
         Settled::Status(s) => *s,
     };
     let ok = succeeded(&stack.status);
-    if ok && !api.whole_result {
+    if ok && !api.wants_events {
         // Nothing reads the events or resources: skip both calls.
         return Ok(Report {
             changed: true,
