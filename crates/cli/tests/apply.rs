@@ -421,3 +421,49 @@ fn many_stacks_in_one_account_are_looked_up_with_one_listing() {
         "changed"
     );
 }
+
+/// Runs `runbook ARGS` under a pseudo-terminal (util-linux `script`), as a
+/// person at a terminal would see it.
+fn on_a_terminal(moto: &Moto, args: &[&str], no_color: bool) -> String {
+    let mut line = String::from(env!("CARGO_BIN_EXE_runbook"));
+    for arg in args {
+        line.push_str(&format!(" '{arg}'"));
+    }
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .current_dir(common::workspace());
+    moto.apply_env(&mut cmd);
+    cmd.env_remove("NO_COLOR");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd.output().expect("util-linux `script` runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_terminal_gets_live_spinners_and_colour_unless_no_color() {
+    let moto = Moto::start();
+    let play = "- hosts: localhost\n  tasks:\n    - name: a\n      amazon.aws.cloudformation: {stack_name: a, profile: cicd, template: topic.yml, template_parameters: {Name: a}}\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play), ("topic.yml", TOPIC)]);
+    let path = playbook.to_str().unwrap();
+    let shown = on_a_terminal(&moto, &["apply", path], false);
+    // The live line of the running task (indicatif redraws it with ANSI
+    // erase codes) and the coloured status.
+    assert!(shown.contains("\x1b[2K"), "{shown:?}");
+    assert!(shown.contains("\x1b[33mchanged"), "{shown:?}");
+    let plain = on_a_terminal(&moto, &["apply", path], true);
+    assert!(
+        !plain.contains("\x1b[32m") && !plain.contains("\x1b[33m"),
+        "{plain:?}"
+    );
+    assert!(
+        plain.contains("ok       a [cicd 111111111111]"),
+        "{plain:?}"
+    );
+}
