@@ -20,6 +20,20 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> i32 {
         Ok(a) => a,
         Err(code) => return code,
     };
+    run_async(
+        printer,
+        apply(args, analysed, printer),
+        "stack operations already started keep going in AWS; run apply again to reconcile",
+    )
+}
+
+/// Runs a command's async part on a multi-threaded runtime; Ctrl-C stops
+/// it with exit code 99 and `interrupted` as the explanation.
+pub(super) fn run_async(
+    printer: &Printer,
+    command: impl std::future::Future<Output = i32>,
+    interrupted: &str,
+) -> i32 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -32,13 +46,24 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> i32 {
     };
     runtime.block_on(async {
         tokio::select! {
-            code = apply(args, analysed, printer) => code,
+            code = command => code,
             _ = tokio::signal::ctrl_c() => {
-                eprintln!("\ninterrupted: stack operations already started keep going in AWS; run apply again to reconcile");
+                eprintln!("\ninterrupted: {interrupted}");
                 exit::INTERRUPTED
             }
         }
     })
+}
+
+/// Prints the recap and gives the exit code of a finished run.
+pub(super) fn finish(reporter: &LineReporter, summary: &runbook_executor::RunSummary) -> i32 {
+    reporter.finish();
+    print!("{}", recap(summary));
+    if summary.failed() {
+        exit::TASK_FAILED
+    } else {
+        exit::OK
+    }
 }
 
 fn target_of_key(key: &runbook_graph::AccountKey) -> Target {
@@ -181,13 +206,7 @@ async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -
         reporter.clone(),
     )
     .await;
-    reporter.finish();
-    print!("{}", recap(&summary));
-    if summary.failed() {
-        exit::TASK_FAILED
-    } else {
-        exit::OK
-    }
+    finish(&reporter, &summary)
 }
 
 /// An import that no task exports must already be exported in its account:

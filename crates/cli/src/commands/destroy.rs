@@ -16,7 +16,7 @@ use runbook_template::{Engine, Layer};
 use crate::args::ApplyArgs;
 use crate::diagnostics::Printer;
 use crate::exit;
-use crate::report::{recap, LineReporter};
+use crate::report::LineReporter;
 
 /// Swallows the discovery run's events; its failures are reported after.
 struct Quiet;
@@ -30,25 +30,11 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> i32 {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            printer.message(&format!("cannot start the async runtime: {err}"), None);
-            return exit::ERROR;
-        }
-    };
-    runtime.block_on(async {
-        tokio::select! {
-            code = destroy(args, analysed, printer) => code,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("\ninterrupted: deletions already started keep going in AWS; run destroy again to finish");
-                exit::INTERRUPTED
-            }
-        }
-    })
+    super::apply::run_async(
+        printer,
+        destroy(args, analysed, printer),
+        "deletions already started keep going in AWS; run destroy again to finish",
+    )
 }
 
 /// The options that say where a stack is; the rest do not matter to delete it.
@@ -189,13 +175,7 @@ async fn destroy(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer)
         reporter.clone(),
     )
     .await;
-    reporter.finish();
-    print!("{}", recap(&summary));
-    if summary.failed() {
-        exit::TASK_FAILED
-    } else {
-        exit::OK
-    }
+    super::apply::finish(&reporter, &summary)
 }
 
 /// A playbook of delete tasks only, numbered in teardown order.
