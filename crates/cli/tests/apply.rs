@@ -467,3 +467,28 @@ fn a_terminal_gets_live_spinners_and_colour_unless_no_color() {
         "{plain:?}"
     );
 }
+
+#[test]
+fn a_changed_stack_policy_is_set_and_an_unchanged_one_left_alone() {
+    let moto = Moto::start_recording();
+    let play = |effect: &str| {
+        format!(
+            "- hosts: localhost\n  tasks:\n    - name: guarded\n      amazon.aws.cloudformation:\n        stack_name: guarded\n        profile: cicd\n        template: topic.yml\n        template_parameters: {{Name: guarded}}\n        stack_policy_body:\n          Statement:\n            - {{Effect: {effect}, Action: \"Update:*\", Principal: \"*\", Resource: \"*\"}}\n"
+        )
+    };
+    let (_dir, playbook) = scratch(&[("play.yml", &play("Allow")), ("topic.yml", TOPIC)]);
+    apply(&moto, &playbook, &[]).assert_code(0);
+
+    moto.clear_recording();
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("is up to date"), "{}", run.stdout);
+    assert_eq!(mutating_calls(&moto), Vec::<String>::new());
+
+    std::fs::write(&playbook, play("Deny")).unwrap();
+    moto.clear_recording();
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("stack policy set"), "{}", run.stdout);
+    assert_eq!(mutating_calls(&moto), ["cloudformation SetStackPolicy"]);
+}

@@ -34,6 +34,8 @@ pub struct Plan {
     pub notification_arns: bool,
     /// Termination protection to set, when it differs.
     pub termination_protection: Option<bool>,
+    /// The stack policy to set, when it differs (SetStackPolicy).
+    pub stack_policy: Option<String>,
     /// Why the comparison cannot be sure (NoEcho or SSM parameters,
     /// transforms, a template at a URL): CloudFormation must be asked.
     pub uncertain: Vec<String>,
@@ -50,7 +52,10 @@ impl Plan {
     }
 
     pub fn is_noop(&self) -> bool {
-        !self.stack_changes() && self.termination_protection.is_none() && self.uncertain.is_empty()
+        !self.stack_changes()
+            && self.termination_protection.is_none()
+            && self.stack_policy.is_none()
+            && self.uncertain.is_empty()
     }
 
     /// Lines for the plan output, secrets hidden.
@@ -79,6 +84,9 @@ impl Plan {
         }
         if self.notification_arns {
             lines.push("notification_arns changed".to_string());
+        }
+        if self.stack_policy.is_some() {
+            lines.push("stack policy changed".to_string());
         }
         if let Some(on) = self.termination_protection {
             lines.push(format!(
@@ -329,11 +337,33 @@ mod tests {
     }
 
     #[test]
+    fn stack_policies_compare_as_json() {
+        assert!(same_policy(
+            "{\"a\": [1, 2], \"b\": 1}",
+            Some("{\"b\":1,\"a\":[1,2]}")
+        ));
+        assert!(!same_policy("{\"a\": 1}", Some("{\"a\": 2}")));
+        assert!(!same_policy("{\"a\": 1}", None));
+    }
+
+    #[test]
     fn termination_protection_is_its_own_change() {
         let s = spec(json!({"template_parameters": {"A": "a"}, "termination_protection": true}));
         let d = deployed(&[("A", "a"), ("B", "b")], &[]);
         let plan = compare(&s, &d, Some(TEMPLATE));
         assert!(!plan.stack_changes());
         assert_eq!(plan.termination_protection, Some(true));
+    }
+}
+
+/// Whether two stack policies say the same, whitespace and key order aside.
+pub fn same_policy(wanted: &str, current: Option<&str>) -> bool {
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    match current {
+        None => false,
+        Some(current) => match (parse(wanted), parse(current)) {
+            (Some(a), Some(b)) => a == b,
+            _ => wanted.trim() == current.trim(),
+        },
     }
 }

@@ -160,6 +160,27 @@ impl Api<'_> {
             .map_err(|err| aws_error(self, "DeleteStack", &err))
     }
 
+    async fn stack_policy(&self) -> Result<Option<String>, String> {
+        self.client
+            .get_stack_policy()
+            .stack_name(self.stack)
+            .send()
+            .await
+            .map(|out| out.stack_policy_body().map(str::to_string))
+            .map_err(|err| aws_error(self, "GetStackPolicy", &err))
+    }
+
+    async fn set_stack_policy(&self, body: &str) -> Result<(), String> {
+        self.client
+            .set_stack_policy()
+            .stack_name(self.stack)
+            .stack_policy_body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| aws_error(self, "SetStackPolicy", &err))
+    }
+
     async fn set_termination_protection(&self, on: bool) -> Result<(), String> {
         self.client
             .update_termination_protection()
@@ -483,7 +504,15 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
         Some(_) => api.template().await?,
         None => None,
     };
-    let plan = compare(spec, &stack, deployed_template.as_deref());
+    let mut plan = compare(spec, &stack, deployed_template.as_deref());
+    // A stack policy is not part of DescribeStacks: only when the task sets
+    // one does it cost a third read.
+    if let Some(wanted) = &spec.stack_policy_body {
+        let current = api.stack_policy().await?;
+        if !diff::same_policy(wanted, current.as_deref()) {
+            plan.stack_policy = Some(wanted.clone());
+        }
+    }
     if plan.is_noop() {
         return Ok(unchanged(
             Some(stack),
@@ -492,7 +521,9 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
         ));
     }
     if check {
-        let changed = plan.stack_changes() || plan.termination_protection.is_some();
+        let changed = plan.stack_changes()
+            || plan.termination_protection.is_some()
+            || plan.stack_policy.is_some();
         return Ok(Report {
             changed,
             output: "Stack would be updated".into(),
@@ -649,6 +680,11 @@ async fn update(
             format!("stack {} is up to date", spec.name),
         )
     };
+    if let Some(policy) = &plan.stack_policy {
+        api.set_stack_policy(policy).await?;
+        report.changed = true;
+        report.message = format!("{}; stack policy set", report.message);
+    }
     if let Some(on) = plan.termination_protection {
         api.set_termination_protection(on).await?;
         report.changed = true;
