@@ -228,6 +228,18 @@ pub fn compare(spec: &StackSpec, deployed: &Deployed, deployed_template: Option<
     plan
 }
 
+/// Whether two stack policies say the same, whitespace and key order aside.
+pub fn same_policy(wanted: &str, current: Option<&str>) -> bool {
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    match current {
+        None => false,
+        Some(current) => match (parse(wanted), parse(current)) {
+            (Some(a), Some(b)) => a == b,
+            _ => wanted.trim() == current.trim(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,17 +365,5 @@ mod tests {
         let plan = compare(&s, &d, Some(TEMPLATE));
         assert!(!plan.stack_changes());
         assert_eq!(plan.termination_protection, Some(true));
-    }
-}
-
-/// Whether two stack policies say the same, whitespace and key order aside.
-pub fn same_policy(wanted: &str, current: Option<&str>) -> bool {
-    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
-    match current {
-        None => false,
-        Some(current) => match (parse(wanted), parse(current)) {
-            (Some(a), Some(b)) => a == b,
-            _ => wanted.trim() == current.trim(),
-        },
     }
 }
