@@ -25,6 +25,14 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
+    /// A module that panicked: a bug in runbook, reported as a failure.
+    pub(crate) fn panicked(why: &str) -> Self {
+        Outcome::failed(
+            format!("internal error in runbook (please report it): {why}"),
+            None,
+        )
+    }
+
     fn failed(message: String, target: Option<String>) -> Self {
         Outcome {
             status: Status::Failed,

@@ -91,6 +91,8 @@ pub async fn run<R: TaskRunner>(
     // shared by reference; a finished task adds a layer, copying nothing.
     let mut fact_layers: Arc<Vec<Layer>> = Arc::new(Vec::new());
     let mut running: JoinSet<(TaskId, Instant, Outcome)> = JoinSet::new();
+    let mut in_flight: std::collections::HashMap<tokio::task::Id, (TaskId, Instant)> =
+        std::collections::HashMap::new();
     let mut stopping = false;
     let forks = options.forks.max(1);
 
@@ -141,7 +143,8 @@ pub async fn run<R: TaskRunner>(
             let reporter = reporter.clone();
             let name = task.display_name();
             let runner = runner.clone();
-            running.spawn(async move {
+            let spawned_at = Instant::now();
+            let handle = running.spawn(async move {
                 let started = Instant::now();
                 let announce = |target: Option<String>| {
                     reporter.event(Event::Started {
@@ -153,18 +156,22 @@ pub async fn run<R: TaskRunner>(
                 let outcome = execute(ctx, id, runner, sink, announce).await;
                 (id, started, outcome)
             });
+            in_flight.insert(handle.id(), (id, spawned_at));
         }
         let Some(joined) = running.join_next().await else {
             break;
         };
         let (id, started, outcome) = match joined {
             Ok(done) => done,
-            // A panicking module is a bug; the JoinError cannot tell which
-            // task it was, so stop the run rather than guess.
+            // A panicking module is a bug in runbook: the task fails with
+            // that said, and the run stops.
             Err(err) => {
+                let Some((id, started)) = in_flight.get(&err.id()).copied() else {
+                    stopping = true;
+                    continue;
+                };
                 stopping = true;
-                eprintln!("internal error: a task panicked: {err}");
-                continue;
+                (id, started, Outcome::panicked(&err.to_string()))
             }
         };
         let finished = Instant::now();

@@ -32,6 +32,9 @@ impl TaskRunner for FakeRunner {
                     .cloned()
                     .unwrap_or(json!({}));
                 let sleep = params.get("Sleep").and_then(Json::as_u64).unwrap_or(0);
+                if args.get("stack_name") == Some(&json!("panic")) {
+                    panic!("the fake module broke");
+                }
                 events.progress("working");
                 tokio::time::sleep(Duration::from_millis(sleep)).await;
                 let mut result = serde_json::Map::new();
@@ -294,4 +297,20 @@ async fn debug_of_a_no_log_result_is_censored() {
     let shown = format!("{events:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("censored"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_module_fails_its_task_and_stops_the_run() {
+    let text = format!(
+        "- hosts: localhost\n  tasks:\n{}{}",
+        stack("panic", 0, ""),
+        stack("later", 0, "      depends_on: panic\n")
+    );
+    let (summary, events) = run_playbook(&text, RunOptions::default()).await;
+    assert_eq!(statuses(&summary), [Some(Status::Failed), None]);
+    let message = events.iter().find_map(|e| match e {
+        Event::Finished { message, .. } => message.clone(),
+        _ => None,
+    });
+    assert!(message.unwrap().starts_with("internal error in runbook"));
 }
