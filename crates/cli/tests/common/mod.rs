@@ -112,39 +112,17 @@ pub fn stack(moto: &Moto, profile: &str, name: &str) -> Option<StackFacts> {
             .await
             .ok()?;
         let s = out.stacks().first()?;
-        let mut parameters: Vec<(String, String)> = s
-            .parameters()
-            .iter()
-            .map(|p| {
-                (
-                    p.parameter_key().unwrap_or_default().into(),
-                    p.parameter_value().unwrap_or_default().into(),
-                )
-            })
-            .collect();
-        parameters.sort();
-        let mut outputs: Vec<(String, String)> = s
-            .outputs()
-            .iter()
-            .map(|o| {
-                (
-                    o.output_key().unwrap_or_default().into(),
-                    o.output_value().unwrap_or_default().into(),
-                )
-            })
-            .collect();
-        outputs.sort();
-        let mut tags: Vec<(String, String)> = s
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().into(),
-                    t.value().unwrap_or_default().into(),
-                )
-            })
-            .collect();
-        tags.sort();
+        let parameters = sorted_pairs(
+            s.parameters()
+                .iter()
+                .map(|p| (p.parameter_key(), p.parameter_value())),
+        );
+        let outputs = sorted_pairs(
+            s.outputs()
+                .iter()
+                .map(|o| (o.output_key(), o.output_value())),
+        );
+        let tags = sorted_pairs(s.tags().iter().map(|t| (t.key(), t.value())));
         Some(StackFacts {
             status: s
                 .stack_status()
@@ -155,6 +133,21 @@ pub fn stack(moto: &Moto, profile: &str, name: &str) -> Option<StackFacts> {
             tags,
         })
     })
+}
+
+fn sorted_pairs<'a>(
+    pairs: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = pairs
+        .map(|(k, v)| {
+            (
+                k.unwrap_or_default().to_string(),
+                v.unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// Every stack of a profile's account, by name.
