@@ -55,10 +55,33 @@ pub(super) fn run_async(
     })
 }
 
-/// Prints the recap and gives the exit code of a finished run.
-pub(super) fn finish(reporter: &LineReporter, summary: &runbook_executor::RunSummary) -> i32 {
+/// Walks the graph with the command's options, printing as tasks go, then
+/// the recap; returns the exit code.
+pub(super) async fn run_reported(
+    playbook: Arc<runbook_playbook::Playbook>,
+    graph: &TaskGraph,
+    extra_vars: Arc<indexmap::IndexMap<String, runbook_playbook::Json>>,
+    runner: Arc<AwsRunner>,
+    args: &ApplyArgs,
+) -> i32 {
+    let reporter = Arc::new(LineReporter::new(playbook.tasks.len(), args.common.verbose));
+    let options = RunOptions {
+        forks: usize::from(args.forks),
+        check: args.check,
+        keep_going: args.keep_going,
+        verbosity: args.common.verbose,
+    };
+    let summary = runbook_executor::run(
+        playbook,
+        graph,
+        extra_vars,
+        runner,
+        options,
+        reporter.clone(),
+    )
+    .await;
     reporter.finish();
-    print!("{}", recap(summary));
+    print!("{}", recap(&summary));
     if summary.failed() {
         exit::TASK_FAILED
     } else {
@@ -191,22 +214,14 @@ async fn apply(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer) -
     if let Err(code) = check_external_imports(&graph, &playbook, &pool, printer).await {
         return code;
     }
-    let reporter = Arc::new(LineReporter::new(playbook.tasks.len(), args.common.verbose));
-    let summary = runbook_executor::run(
+    run_reported(
         Arc::new(playbook),
         &graph,
         Arc::new(extra_vars),
         runner,
-        RunOptions {
-            forks: usize::from(args.forks),
-            check: args.check,
-            keep_going: args.keep_going,
-            verbosity: args.common.verbose,
-        },
-        reporter.clone(),
+        args,
     )
-    .await;
-    finish(&reporter, &summary)
+    .await
 }
 
 /// An import that no task exports must already be exported in its account:

@@ -16,7 +16,6 @@ use runbook_template::{Engine, Layer};
 use crate::args::ApplyArgs;
 use crate::diagnostics::Printer;
 use crate::exit;
-use crate::report::LineReporter;
 
 /// Swallows the discovery run's events; its failures are reported after.
 struct Quiet;
@@ -160,22 +159,14 @@ async fn destroy(args: &ApplyArgs, analysed: super::Analysed, printer: &Printer)
 
     let teardown_graph = graph.teardown(&keep);
     let teardown = teardown_playbook(&playbook, teardown_tasks);
-    let reporter = Arc::new(LineReporter::new(teardown.tasks.len(), args.common.verbose));
-    let summary = runbook_executor::run(
+    super::apply::run_reported(
         Arc::new(teardown),
         &teardown_graph,
         extra_vars,
         runner,
-        RunOptions {
-            forks: usize::from(args.forks),
-            check: args.check,
-            keep_going: args.keep_going,
-            verbosity: args.common.verbose,
-        },
-        reporter.clone(),
+        args,
     )
-    .await;
-    super::apply::finish(&reporter, &summary)
+    .await
 }
 
 /// A playbook of delete tasks only, numbered in teardown order.

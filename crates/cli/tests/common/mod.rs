@@ -177,21 +177,18 @@ pub fn stacks(moto: &Moto, profile: &str) -> Vec<(String, StackFacts)> {
 }
 
 pub fn param<'a>(facts: &'a StackFacts, key: &str) -> &'a str {
-    facts
-        .parameters
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("no parameter {key} in {facts:?}"))
+    value_in(&facts.parameters, key).unwrap_or_else(|| panic!("no parameter {key} in {facts:?}"))
 }
 
 pub fn output<'a>(facts: &'a StackFacts, key: &str) -> &'a str {
-    facts
-        .outputs
+    value_in(&facts.outputs, key).unwrap_or_else(|| panic!("no output {key} in {facts:?}"))
+}
+
+fn value_in<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("no output {key} in {facts:?}"))
 }
 
 /// The mutating calls moto recorded, as "service Action".
