@@ -77,11 +77,21 @@ struct Inner {
     http: aws_sdk_sts::config::SharedHttpClient,
 }
 
+/// A target's configuration, and its account when the credentials name it.
+#[derive(Clone)]
+struct Loaded {
+    config: SdkConfig,
+    /// Set only for temporary credentials AWS has just issued (AssumeRole,
+    /// SSO, ...), which name their account: STS already vouched for them, so
+    /// no GetCallerIdentity is needed to learn the account.
+    issued_account: Option<String>,
+}
+
 /// One target's state; the cells make concurrent first callers share one
 /// load instead of racing.
 #[derive(Default)]
 struct Entry {
-    config: OnceCell<Result<SdkConfig, AwsError>>,
+    config: OnceCell<Result<Loaded, AwsError>>,
     identity: OnceCell<Identity>,
     cloudformation: OnceLock<aws_sdk_cloudformation::Client>,
     sts: OnceLock<aws_sdk_sts::Client>,
@@ -193,14 +203,29 @@ impl ClientPool {
         Ok(identity.clone())
     }
 
-    /// Resolves every target (credentials and identity) concurrently; the
+    /// The target's account id: named by credentials AWS has just issued
+    /// (an assume-role profile), otherwise asked of STS GetCallerIdentity.
+    pub async fn account(&self, target: &Target) -> Result<String, AwsError> {
+        let (_, loaded) = self.loaded(target).await?;
+        match loaded.issued_account {
+            Some(account) => Ok(account),
+            None => Ok(self.identity(target).await?.account),
+        }
+    }
+
+    /// Resolves every target (credentials and account) concurrently; the
     /// results are in input order.
-    pub async fn preflight(&self, targets: &[Target]) -> Vec<(Target, Result<Identity, AwsError>)> {
-        let results = join_all(targets.iter().map(|t| self.identity(t)).collect()).await;
+    pub async fn preflight(&self, targets: &[Target]) -> Vec<(Target, Result<String, AwsError>)> {
+        let results = join_all(targets.iter().map(|t| self.account(t)).collect()).await;
         targets.iter().cloned().zip(results).collect()
     }
 
     async fn entry(&self, target: &Target) -> Result<(Arc<Entry>, SdkConfig), AwsError> {
+        let (entry, loaded) = self.loaded(target).await?;
+        Ok((entry, loaded.config))
+    }
+
+    async fn loaded(&self, target: &Target) -> Result<(Arc<Entry>, Loaded), AwsError> {
         let entry = {
             let mut entries = self
                 .inner
@@ -210,7 +235,7 @@ impl ClientPool {
             entries.entry(target.clone()).or_default().clone()
         };
         match entry.config.get_or_init(|| self.load(target)).await {
-            Ok(config) => Ok((entry.clone(), config.clone())),
+            Ok(loaded) => Ok((entry.clone(), loaded.clone())),
             Err(err) => {
                 // Keep only errors that a reload would repeat; otherwise let
                 // the next caller try again.
@@ -229,7 +254,7 @@ impl ClientPool {
         }
     }
 
-    async fn load(&self, target: &Target) -> Result<SdkConfig, AwsError> {
+    async fn load(&self, target: &Target) -> Result<Loaded, AwsError> {
         self.inner.loads.fetch_add(1, Ordering::Relaxed);
         let settings = &self.inner.settings;
         let vars = self.environment(target);
@@ -286,14 +311,21 @@ impl ClientPool {
             .provide_credentials()
             .await
             .map_err(|e| credentials_error(target, profile.as_deref(), &e))?;
+        let issued_account = credentials
+            .expiry()
+            .and(credentials.account_id())
+            .map(|account| account.as_str().to_string());
         let primed = Primed {
             first: Mutex::new(Some(credentials)),
             inner: provider,
         };
-        Ok(config
-            .into_builder()
-            .credentials_provider(SharedCredentialsProvider::new(primed))
-            .build())
+        Ok(Loaded {
+            config: config
+                .into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(primed))
+                .build(),
+            issued_account,
+        })
     }
 
     /// The environment a target is loaded from: the overrides or the

@@ -41,24 +41,40 @@ fn overrides_with_profiles(moto: &Moto, extra: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn three_profiles_are_three_accounts() {
-    let moto = Moto::start();
+    let moto = Moto::start_recording();
     let pool = pool(&moto);
     let targets: Vec<Target> = PROFILES.iter().map(|(p, _)| Target::profile(*p)).collect();
     let results = pool.preflight(&targets).await;
     assert_eq!(results.len(), 3);
     for ((target, result), (profile, account)) in results.iter().zip(PROFILES) {
         assert_eq!(target.profile.as_deref(), Some(*profile));
-        let identity = result
+        let found = result
             .as_ref()
             .unwrap_or_else(|e| panic!("preflight of {target}: {e}"));
-        assert_eq!(identity.account, *account, "{target}");
+        assert_eq!(found, account, "{target}");
+    }
+    // The AssumeRole answer names the account: no GetCallerIdentity.
+    assert_eq!(moto.count_calls("sts", "AssumeRole"), 3);
+    assert_eq!(
+        moto.count_calls("sts", "GetCallerIdentity"),
+        0,
+        "{:?}",
+        moto.recorded_calls()
+    );
+    // The full identity is still there for aws_caller_info, and agrees.
+    for (profile, account) in PROFILES {
+        let identity = pool
+            .identity(&Target::profile(*profile))
+            .await
+            .expect("identity");
+        assert_eq!(identity.account, *account);
         assert!(
             identity.arn.contains(":assumed-role/runbook-moto/"),
             "{}",
             identity.arn
         );
     }
-    assert_eq!(pool.loads(), 3);
+    assert_eq!(moto.count_calls("sts", "GetCallerIdentity"), 3);
 }
 
 #[tokio::test]
@@ -191,7 +207,7 @@ async fn target_endpoint_reaches_the_assume_role_call() {
     let results = pool.preflight(&[a.clone(), b.clone()]).await;
     let accounts: Vec<String> = results
         .into_iter()
-        .map(|(t, r)| r.unwrap_or_else(|e| panic!("{t}: {e}")).account)
+        .map(|(t, r)| r.unwrap_or_else(|e| panic!("{t}: {e}")))
         .collect();
     assert_eq!(accounts, ["222222222222", "111111111111"]);
     pool.cloudformation(&b)
@@ -204,7 +220,7 @@ async fn target_endpoint_reaches_the_assume_role_call() {
 
     for moto in [&first, &second] {
         assert_eq!(moto.count_calls("sts", "AssumeRole"), 1);
-        assert_eq!(moto.count_calls("sts", "GetCallerIdentity"), 1);
+        assert_eq!(moto.count_calls("sts", "GetCallerIdentity"), 0);
     }
     assert_eq!(first.count_calls("cloudformation", "DescribeStacks"), 0);
     assert_eq!(second.count_calls("cloudformation", "DescribeStacks"), 1);
@@ -274,6 +290,12 @@ async fn ambient_static_keys_are_the_base_account() {
     let pool = ClientPool::new(settings(overrides));
     let identity = pool.identity(&Target::ambient()).await.expect("identity");
     assert_eq!(identity.account, runbook_testkit::BASE_ACCOUNT);
+    // Static keys name no account: preflight asks STS, which checks them.
+    let preflight = pool.preflight(&[Target::ambient()]).await;
+    assert_eq!(
+        preflight[0].1.as_deref().expect("preflight"),
+        runbook_testkit::BASE_ACCOUNT
+    );
     // A named profile wins over the ambient keys.
     let identity = pool
         .identity(&Target::profile("prod"))

@@ -492,3 +492,40 @@ fn a_changed_stack_policy_is_set_and_an_unchanged_one_left_alone() {
     assert!(run.stdout.contains("stack policy set"), "{}", run.stdout);
     assert_eq!(mutating_calls(&moto), ["cloudformation SetStackPolicy"]);
 }
+
+/// `aws_caller_info` asks AWS only for what the playbook may read: the
+/// account of an assume-role profile is in the AssumeRole answer; the ARN
+/// costs a GetCallerIdentity and the alias an IAM call.
+#[test]
+fn caller_info_calls_only_for_fields_that_are_read() {
+    let moto = Moto::start_recording();
+    let play = |reads: &str| {
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: who\n      amazon.aws.aws_caller_info:\n        profile: prod\n      register: who\n    - name: show\n      ansible.builtin.debug:\n        msg: \"{reads}\"\n"
+        )
+    };
+    let (_dir, playbook) = scratch(&[("play.yml", &play("id={{ who.account }}"))]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("id=777777777777"), "{}", run.stdout);
+    assert_eq!(moto.count_calls("sts", "GetCallerIdentity"), 0);
+    assert_eq!(moto.count_calls("iam", "ListAccountAliases"), 0);
+
+    std::fs::write(
+        &playbook,
+        play("arn={{ who.arn }} alias={{ who.account_alias }}"),
+    )
+    .unwrap();
+    moto.clear_recording();
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("arn=arn:aws:sts::777777777777:assumed-role/runbook-moto/"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("alias=None"), "{}", run.stdout);
+    assert_eq!(moto.count_calls("sts", "GetCallerIdentity"), 1);
+    assert_eq!(moto.count_calls("iam", "ListAccountAliases"), 1);
+}

@@ -12,5 +12,6 @@ mod task;
 mod walk;
 
 pub use report::{Event, Reporter, Status};
+pub use runbook_graph::ResultReads;
 pub use runner::{EventSink, ModuleFailure, ModuleOutput, TaskRequest, TaskRunner};
 pub use walk::{run, RunOptions, RunSummary, TaskRecord};

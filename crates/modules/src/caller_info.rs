@@ -1,21 +1,31 @@
 //! `amazon.aws.aws_caller_info`: who the credentials belong to.
 
 use runbook_aws::{AwsError, Target};
-use runbook_executor::{ModuleFailure, ModuleOutput};
+use runbook_executor::{ModuleFailure, ModuleOutput, ResultReads};
 use serde_json::{json, Value as Json};
 
 use crate::runner::AwsRunner;
 
-/// `want_alias`: whether the playbook may read `account_alias`, which
-/// costs an IAM call.
+/// `reads`: which result fields the playbook may read. The ARN and user id
+/// cost a GetCallerIdentity when the credentials already name the account,
+/// and the alias an IAM call: each is fetched only when it may be read.
 pub(crate) async fn run(
     runner: &AwsRunner,
     target: &Target,
-    want_alias: bool,
+    reads: &ResultReads,
 ) -> Result<ModuleOutput, ModuleFailure> {
     let fail = |err: AwsError| ModuleFailure::new(err.to_string());
-    // Preflight has usually fetched the identity already: no extra call.
-    let identity = runner.pool.identity(target).await.map_err(fail)?;
+    let want_alias = reads.may_read("account_alias");
+    // One GetCallerIdentity per account at most, shared by every task.
+    let identity = if reads.may_read("arn") || reads.may_read("user_id") {
+        Some(runner.pool.identity(target).await.map_err(fail)?)
+    } else {
+        None
+    };
+    let account = match &identity {
+        Some(identity) => identity.account.clone(),
+        None => runner.pool.account(target).await.map_err(fail)?,
+    };
     // amazon.aws reports no alias when listing aliases is not allowed.
     let alias = if want_alias {
         let iam = runner.pool.iam(target).await.map_err(fail)?;
@@ -30,16 +40,22 @@ pub(crate) async fn run(
         None
     };
     let mut result = serde_json::Map::new();
-    result.insert("account".into(), json!(identity.account));
-    result.insert("arn".into(), json!(identity.arn));
-    result.insert("user_id".into(), json!(identity.user_id));
+    result.insert("account".into(), json!(account));
+    let message = match &identity {
+        Some(identity) => {
+            result.insert("arn".into(), json!(identity.arn));
+            result.insert("user_id".into(), json!(identity.user_id));
+            format!("account {account} ({})", identity.arn)
+        }
+        None => format!("account {account}"),
+    };
     if want_alias {
         result.insert("account_alias".into(), alias.unwrap_or(Json::Null));
     }
     Ok(ModuleOutput {
         changed: false,
         result,
-        message: Some(format!("account {} ({})", identity.account, identity.arn)),
+        message: Some(message),
         ..Default::default()
     })
 }

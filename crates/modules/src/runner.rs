@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use runbook_aws::{ClientPool, Identity, Target};
+use runbook_aws::{ClientPool, Target};
 use runbook_executor::{EventSink, ModuleFailure, ModuleOutput, TaskRequest, TaskRunner};
 use runbook_playbook::{Json, ModuleKind, Task};
 
@@ -31,8 +31,8 @@ impl Default for RunnerSettings {
 pub struct AwsRunner {
     pub(crate) pool: ClientPool,
     pub(crate) settings: RunnerSettings,
-    /// Identities learnt in preflight, for labels ("cicd 111111111111").
-    identities: Mutex<HashMap<Target, Identity>>,
+    /// Accounts learnt in preflight, for labels ("cicd 111111111111").
+    accounts: Mutex<HashMap<Target, String>>,
     pub(crate) directory: crate::cloudformation::StackDirectory,
     /// Parsed templates by their text: many tasks often share a few.
     templates: Mutex<HashMap<String, Arc<runbook_cfn::Template>>>,
@@ -43,7 +43,7 @@ impl AwsRunner {
         AwsRunner {
             pool,
             settings,
-            identities: Mutex::new(HashMap::new()),
+            accounts: Mutex::new(HashMap::new()),
             directory: Default::default(),
             templates: Mutex::new(HashMap::new()),
         }
@@ -86,15 +86,15 @@ impl AwsRunner {
         &self.pool
     }
 
-    /// Remembers who a target is, so labels can name the account.
-    pub fn remember(&self, target: Target, identity: Identity) {
-        if let Ok(mut ids) = self.identities.lock() {
-            ids.insert(target, identity);
+    /// Remembers a target's account, so labels can name it.
+    pub fn remember(&self, target: Target, account: String) {
+        if let Ok(mut accounts) = self.accounts.lock() {
+            accounts.insert(target, account);
         }
     }
 
-    pub(crate) fn identity_of(&self, target: &Target) -> Option<Identity> {
-        self.identities.lock().ok()?.get(target).cloned()
+    pub(crate) fn account_of(&self, target: &Target) -> Option<String> {
+        self.accounts.lock().ok()?.get(target).cloned()
     }
 }
 
@@ -117,12 +117,7 @@ impl TaskRunner for AwsRunner {
         let target = target_of(&request.args);
         let result = match request.task().module.kind {
             ModuleKind::CallerInfo => {
-                crate::caller_info::run(
-                    self,
-                    &target,
-                    request.result_reads.may_read("account_alias"),
-                )
-                .await
+                crate::caller_info::run(self, &target, &request.result_reads).await
             }
             ModuleKind::CloudFormation => {
                 crate::cloudformation::run(self, &target, &request, &events).await
@@ -134,10 +129,10 @@ impl TaskRunner for AwsRunner {
                 "{other:?} is not an AWS module"
             ))),
         };
-        // Learn identities found on the way, for later labels.
-        if self.identity_of(&target).is_none() {
-            if let Ok(identity) = self.pool.identity(&target).await {
-                self.remember(target, identity);
+        // Learn accounts found on the way, for later labels.
+        if self.account_of(&target).is_none() {
+            if let Ok(account) = self.pool.account(&target).await {
+                self.remember(target, account);
             }
         }
         result
@@ -149,8 +144,8 @@ impl TaskRunner for AwsRunner {
         }
         let target = target_of(args);
         let mut label = target.profile.clone().unwrap_or_else(|| "default".into());
-        if let Some(identity) = self.identity_of(&target) {
-            label.push_str(&format!(" {}", identity.account));
+        if let Some(account) = self.account_of(&target) {
+            label.push_str(&format!(" {account}"));
         }
         if let Some(region) = &target.region {
             label.push_str(&format!(" {region}"));

@@ -161,13 +161,13 @@ pub(super) async fn preflight(
     );
     for (target, result) in identities {
         match result {
-            Ok(identity) => {
+            Ok(account) => {
                 accounts.push(format!(
                     "{} = {}",
                     target.profile.as_deref().unwrap_or("default"),
-                    identity.account
+                    account
                 ));
-                runner.remember(target, identity);
+                runner.remember(target, account);
             }
             Err(err) => {
                 unreachable += 1;
@@ -254,10 +254,10 @@ async fn check_external_imports(
         // Names resolved offline stand in for the account id and default
         // region; now both are known.
         let mut name = import.name.clone();
-        if let Ok(identity) = pool.identity(&target).await {
+        if let Ok(account) = pool.account(&target).await {
             name = name.replace(
                 &runbook_graph::account_placeholder(&import.account),
-                &identity.account,
+                &account,
             );
         }
         if let Some(region) = pool
