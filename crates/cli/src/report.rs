@@ -173,6 +173,8 @@ struct Counts {
     failed: usize,
     skipped: usize,
     ignored: usize,
+    /// Not run because a task they wait for failed (--keep-going).
+    blocked: usize,
 }
 
 /// The recap: per account (target label), then totals and time.
@@ -180,22 +182,33 @@ pub fn recap(summary: &RunSummary) -> String {
     let mut per: BTreeMap<String, Counts> = BTreeMap::new();
     let mut total = Counts::default();
     for record in summary.records.iter().flatten() {
+        // A blocked task never rendered its options, so its account is
+        // unknown: it counts in the total only.
+        if record.status == Status::Blocked {
+            total.blocked += 1;
+            continue;
+        }
         let key = record.target.clone().unwrap_or_else(|| "localhost".into());
         for counts in [per.entry(key).or_default(), &mut total] {
             match record.status {
                 Status::Ok => counts.ok += 1,
                 Status::Changed => counts.changed += 1,
-                Status::Failed | Status::Blocked => counts.failed += 1,
+                Status::Failed => counts.failed += 1,
                 Status::Skipped => counts.skipped += 1,
                 Status::Ignored => counts.ignored += 1,
+                Status::Blocked => {}
             }
         }
     }
     let line = |c: &Counts| {
-        format!(
+        let mut line = format!(
             "ok={} changed={} failed={} skipped={} ignored={}",
             c.ok, c.changed, c.failed, c.skipped, c.ignored
-        )
+        );
+        if c.blocked > 0 {
+            line.push_str(&format!(" blocked={}", c.blocked));
+        }
+        line
     };
     let width = per.keys().map(String::len).max().unwrap_or(0).max(5);
     let mut out = String::from("\nRECAP\n");

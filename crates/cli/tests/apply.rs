@@ -233,6 +233,13 @@ fn keep_going_runs_what_does_not_depend_on_the_failure() {
         "{}",
         run.stdout
     );
+    // One task failed; the two it held back are counted apart.
+    assert!(
+        run.stdout
+            .contains("ok=0 changed=1 failed=1 skipped=0 ignored=0 blocked=2"),
+        "{}",
+        run.stdout
+    );
 
     let play = play.replace("      depends_on: second claim\n", "");
     std::fs::write(&playbook, play).unwrap();
