@@ -73,6 +73,28 @@ pub(crate) async fn execute<R: TaskRunner>(
 ) -> Outcome {
     let task = &ctx.playbook.tasks[id];
     let scope = ctx.scope(task);
+    // Known before anything is evaluated, so that even a condition's error
+    // cannot show a secret.
+    let no_log = match &task.no_log {
+        None => false,
+        Some(arg) => match ctx.engine.render(&arg.value, &scope) {
+            Ok(Json::Bool(b)) => b,
+            Ok(Json::String(s)) => modules::parse_bool(&s).unwrap_or(true),
+            // Unsure means hidden: a secret must never leak by accident.
+            _ => true,
+        },
+    };
+
+    // A condition's error may quote values; under no_log only its place shows.
+    let condition_error = |keyword: &str, location: &dyn std::fmt::Display, err: String| {
+        if no_log {
+            format!(
+                "`{keyword}` at {location} failed; the error is hidden because the task has no_log"
+            )
+        } else {
+            format!("`{keyword}` at {location}: {err}")
+        }
+    };
 
     if let Some(when) = &task.when {
         match ctx.engine.eval_condition(&when.value, &scope) {
@@ -95,20 +117,13 @@ pub(crate) async fn execute<R: TaskRunner>(
             }
             Err(err) => {
                 started(None);
-                return Outcome::failed(format!("`when` at {}: {err}", when.location), None);
+                return Outcome::failed(
+                    condition_error("when", &when.location, err.to_string()),
+                    None,
+                );
             }
         }
     }
-
-    let no_log = match &task.no_log {
-        None => false,
-        Some(arg) => match ctx.engine.render(&arg.value, &scope) {
-            Ok(Json::Bool(b)) => b,
-            Ok(Json::String(s)) => modules::parse_bool(&s).unwrap_or(true),
-            // Unsure means hidden: a secret must never leak by accident.
-            _ => true,
-        },
-    };
 
     let args = match render_args(&ctx.engine, task, &scope) {
         Ok(args) => args,
@@ -188,7 +203,7 @@ pub(crate) async fn execute<R: TaskRunner>(
                 Ok(value) => changed = value,
                 Err(err) => {
                     return Outcome::failed(
-                        format!("`changed_when` at {}: {err}", cond.location),
+                        condition_error("changed_when", &cond.location, err.to_string()),
                         target,
                     )
                 }
@@ -199,7 +214,7 @@ pub(crate) async fn execute<R: TaskRunner>(
                 Ok(value) => failed = value,
                 Err(err) => {
                     return Outcome::failed(
-                        format!("`failed_when` at {}: {err}", cond.location),
+                        condition_error("failed_when", &cond.location, err.to_string()),
                         target,
                     )
                 }

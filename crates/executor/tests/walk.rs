@@ -314,3 +314,46 @@ async fn a_panicking_module_fails_its_task_and_stops_the_run() {
     });
     assert!(message.unwrap().starts_with("internal error in runbook"));
 }
+
+#[tokio::test]
+async fn condition_errors_of_no_log_tasks_show_only_where() {
+    let play = |no_log: &str| {
+        format!(
+            "- hosts: localhost\n  vars:\n    secret: hunter2\n  tasks:\n    - name: guarded\n      debug: {{msg: hi}}\n      when: secret.a.b\n{no_log}    - name: judged\n      debug: {{msg: hi}}\n      failed_when: secret.a.b\n      ignore_errors: true\n{no_log}"
+        )
+    };
+    let messages = |events: &[Event]| -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Finished { message, .. } => message.clone(),
+                _ => None,
+            })
+            .collect()
+    };
+    let options = || RunOptions {
+        keep_going: true,
+        ..RunOptions::default()
+    };
+
+    let (_, events) = run_playbook(&play(""), options()).await;
+    let shown = messages(&events);
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown[0].starts_with("`when` at "), "{shown:?}");
+    assert!(shown[0].contains("undefined"), "{shown:?}");
+
+    let (_, events) = run_playbook(&play("      no_log: true\n"), options()).await;
+    let shown = messages(&events);
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    for (message, keyword) in shown.iter().zip(["when", "failed_when"]) {
+        assert!(
+            message.starts_with(&format!("`{keyword}` at ")),
+            "{shown:?}"
+        );
+        assert!(
+            message.ends_with("failed; the error is hidden because the task has no_log"),
+            "{shown:?}"
+        );
+        assert!(!message.contains("undefined"), "{shown:?}");
+    }
+}
