@@ -52,6 +52,11 @@ fn undefined_variable_through_a_play_var() {
 }
 
 #[test]
+fn unknown_filters_and_tests_are_found_before_running() {
+    invalid("unknown-filter");
+}
+
+#[test]
 fn cycle_lists_the_tasks_in_order() {
     invalid("cycle");
 }

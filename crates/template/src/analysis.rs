@@ -43,7 +43,7 @@ pub fn references(engine: &Engine, source: &str) -> Result<References, TemplateE
         .map_err(|e| TemplateError::from_minijinja(&e))?;
     let mut walker = Walker::default();
     walker.stmt(&ast, &BTreeSet::new());
-    Ok(walker.finish(engine, undeclared.into_iter().collect()))
+    walker.finish(engine, undeclared.into_iter().collect())
 }
 
 /// The variables read by a bare expression (a `when` condition).
@@ -59,7 +59,7 @@ pub fn expression_references(engine: &Engine, expr: &str) -> Result<References, 
     let ast = parse_expr(expr).map_err(|e| TemplateError::from_minijinja(&e))?;
     let mut walker = Walker::default();
     walker.expr(&ast, false, &BTreeSet::new());
-    Ok(walker.finish(engine, undeclared.into_iter().collect()))
+    walker.finish(engine, undeclared.into_iter().collect())
 }
 
 /// Variables a template or bare expression reads, as dotted paths where
@@ -117,12 +117,35 @@ fn root_var<'a>(expr: &Expr<'a>) -> Option<&'a str> {
 #[derive(Default)]
 struct Walker {
     required: BTreeSet<String>,
+    /// Filter and test names used, checked against the engine: Jinja2
+    /// rejects an unknown one when it compiles the template, whatever branch
+    /// it sits in, so it is an error before anything runs.
+    filters: BTreeSet<String>,
+    tests: BTreeSet<String>,
     /// Met a statement it does not look into: then every name is required.
     unknown: bool,
 }
 
 impl Walker {
-    fn finish(self, engine: &Engine, undeclared: BTreeSet<String>) -> References {
+    fn finish(
+        self,
+        engine: &Engine,
+        undeclared: BTreeSet<String>,
+    ) -> Result<References, TemplateError> {
+        if let Some(name) = self.filters.iter().find(|n| !engine.knows_filter(n)) {
+            return Err(TemplateError::Render {
+                message: format!(
+                    "unknown filter `{name}`: runbook does not have it (its filters are listed in docs/playbooks.md#filters)"
+                ),
+            });
+        }
+        if let Some(name) = self.tests.iter().find(|n| !engine.knows_test(n)) {
+            return Err(TemplateError::Render {
+                message: format!(
+                    "unknown test `{name}`: runbook does not have it (its tests are listed in docs/playbooks.md#tests)"
+                ),
+            });
+        }
         // minijinja's own analysis knows loop and `set` locals; keep only
         // the names it agrees come from outside.
         let outside = |n: &String| undeclared.contains(n) && !engine.is_global(n);
@@ -132,7 +155,7 @@ impl Walker {
         } else {
             self.required.into_iter().filter(|n| outside(n)).collect()
         };
-        References { names, required }
+        Ok(References { names, required })
     }
 
     fn stmts(&mut self, body: &[Stmt<'_>], proven: &BTreeSet<String>) {
@@ -236,6 +259,7 @@ impl Walker {
                 }
             }
             Expr::Filter(f) => {
+                self.filters.insert(f.name.to_string());
                 let guards = matches!(f.name, "default" | "d" | "mandatory");
                 if let Some(inner) = &f.expr {
                     self.expr(inner, guarded || guards, proven);
@@ -243,6 +267,7 @@ impl Walker {
                 self.args(&f.args, proven);
             }
             Expr::Test(t) => {
+                self.tests.insert(t.name.to_string());
                 let guards = matches!(t.name, "defined" | "undefined");
                 self.expr(&t.expr, guarded || guards, proven);
                 self.args(&t.args, proven);
@@ -281,6 +306,34 @@ mod tests {
             r.names.into_iter().collect(),
             r.required.into_iter().collect(),
         )
+    }
+
+    #[test]
+    fn unknown_filters_and_tests_fail_in_any_branch() {
+        let engine = Engine::new(Path::new("."));
+        // As Jinja2 does at compile time: the branch need not be taken.
+        let err = references(&engine, "{% if false %}{{ x | b64encode }}{% endif %}")
+            .expect_err("unknown filter");
+        assert!(
+            err.to_string().starts_with("unknown filter `b64encode`"),
+            "{err}"
+        );
+        let err =
+            expression_references(&engine, "x is version('1', '>')").expect_err("unknown test");
+        assert!(
+            err.to_string().starts_with("unknown test `version`"),
+            "{err}"
+        );
+        // Built-in and runbook's own names pass, however they are used.
+        for source in [
+            "{{ x | default('') | to_nice_json | upper }}",
+            "{% filter lower %}A{% endfilter %}",
+            "{{ r is changed or r is defined }}",
+        ] {
+            references(&engine, source).unwrap_or_else(|e| panic!("{source}: {e}"));
+        }
+        assert!(engine.knows_filter("combine") && !engine.knows_filter("ipaddr"));
+        assert!(engine.knows_test("skipped") && !engine.knows_test("search"));
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Engine {
 struct Inner {
     env: Environment<'static>,
     base_dir: PathBuf,
+    /// Whether a filter (`true`) or test (`false`) name exists, as probed.
+    known: std::sync::Mutex<std::collections::HashMap<(bool, String), bool>>,
 }
 
 impl fmt::Debug for Engine {
@@ -58,6 +60,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 env,
                 base_dir: base_dir.to_path_buf(),
+                known: Default::default(),
             }),
         }
     }
@@ -74,6 +77,51 @@ impl Engine {
     /// `lookup` or `range`), so it is no variable a playbook must define.
     pub fn is_global(&self, name: &str) -> bool {
         self.inner.env.globals().any(|(n, _)| n == name)
+    }
+
+    /// Whether `name` is a filter of this engine.
+    pub fn knows_filter(&self, name: &str) -> bool {
+        self.knows(true, name)
+    }
+
+    /// Whether `name` is a test of this engine.
+    pub fn knows_test(&self, name: &str) -> bool {
+        self.knows(false, name)
+    }
+
+    /// minijinja has no public lookup of filters and tests, so apply the
+    /// name once to `none`: only a missing one fails as unknown. (No filter
+    /// or test here touches anything outside its arguments.)
+    fn knows(&self, filter: bool, name: &str) -> bool {
+        let key = (filter, name.to_string());
+        if let Some(known) = self
+            .inner
+            .known
+            .lock()
+            .ok()
+            .and_then(|k| k.get(&key).copied())
+        {
+            return known;
+        }
+        let (source, unknown) = if filter {
+            (
+                format!("{{{{ none | {name} }}}}"),
+                minijinja::ErrorKind::UnknownFilter,
+            )
+        } else {
+            (
+                format!("{{{{ none is {name} }}}}"),
+                minijinja::ErrorKind::UnknownTest,
+            )
+        };
+        let known = match self.inner.env.render_str(&source, ()) {
+            Ok(_) => true,
+            Err(err) => err.kind() != unknown,
+        };
+        if let Ok(mut cache) = self.inner.known.lock() {
+            cache.insert(key, known);
+        }
+        known
     }
 
     /// Renders every string inside `raw` (lists and mappings recursively).
