@@ -33,6 +33,15 @@ impl Outcome {
         )
     }
 
+    /// A failure that the task's `ignore_errors` lets the run go past, as
+    /// Ansible does for templating and condition errors too.
+    fn ignored_if(mut self, ignore: bool) -> Self {
+        if ignore && self.status == Status::Failed {
+            self.status = Status::Ignored;
+        }
+        self
+    }
+
     fn failed(message: String, target: Option<String>) -> Self {
         Outcome {
             status: Status::Failed,
@@ -120,7 +129,8 @@ pub(crate) async fn execute<R: TaskRunner>(
                 return Outcome::failed(
                     condition_error("when", &when.location, err.to_string()),
                     None,
-                );
+                )
+                .ignored_if(ignores_errors(&ctx.engine, task, &scope));
             }
         }
     }
@@ -134,7 +144,11 @@ pub(crate) async fn execute<R: TaskRunner>(
             } else {
                 message
             };
-            return Outcome::failed(message, None);
+            return Outcome::failed(message, None).ignored_if(ignores_errors(
+                &ctx.engine,
+                task,
+                &scope,
+            ));
         }
     };
     let target = runner.target_label(task, &args);
@@ -206,6 +220,7 @@ pub(crate) async fn execute<R: TaskRunner>(
                         condition_error("changed_when", &cond.location, err.to_string()),
                         target,
                     )
+                    .ignored_if(ignores_errors(&ctx.engine, task, &scope))
                 }
             }
         }
@@ -217,6 +232,7 @@ pub(crate) async fn execute<R: TaskRunner>(
                         condition_error("failed_when", &cond.location, err.to_string()),
                         target,
                     )
+                    .ignored_if(ignores_errors(&ctx.engine, task, &scope))
                 }
             }
         }
@@ -224,14 +240,7 @@ pub(crate) async fn execute<R: TaskRunner>(
         registered.insert("failed".into(), Json::Bool(failed));
     }
 
-    let ignore = failed
-        && match &task.ignore_errors {
-            None => false,
-            Some(arg) => {
-                matches!(ctx.engine.render(&arg.value, &scope), Ok(Json::Bool(true)))
-                    || matches!(ctx.engine.render(&arg.value, &scope), Ok(Json::String(s)) if modules::parse_bool(&s) == Some(true))
-            }
-        };
+    let ignore = failed && ignores_errors(&ctx.engine, task, &scope);
     let status = match (failed, ignore, changed) {
         (true, true, _) => Status::Ignored,
         (true, false, _) => Status::Failed,
@@ -256,6 +265,19 @@ pub(crate) async fn execute<R: TaskRunner>(
             IndexMap::new()
         } else {
             facts
+        },
+    }
+}
+
+/// Whether the task's `ignore_errors` is true (a template that does not
+/// render counts as false: the failure stands).
+fn ignores_errors(engine: &Engine, task: &Task, scope: &Scope) -> bool {
+    match &task.ignore_errors {
+        None => false,
+        Some(arg) => match engine.render(&arg.value, scope) {
+            Ok(Json::Bool(b)) => b,
+            Ok(Json::String(s)) => modules::parse_bool(&s) == Some(true),
+            _ => false,
         },
     }
 }

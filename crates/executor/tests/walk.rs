@@ -357,3 +357,24 @@ async fn condition_errors_of_no_log_tasks_show_only_where() {
         assert!(!message.contains("undefined"), "{shown:?}");
     }
 }
+
+#[tokio::test]
+async fn ignore_errors_covers_templating_and_condition_errors() {
+    // As in Ansible 2.19: a task whose options or `when` fail to render is
+    // a failed task, and `ignore_errors` lets the run go on past it.
+    let text = "- hosts: localhost\n  vars:\n    n: 1\n  tasks:\n    - name: bad option\n      debug:\n        msg: \"{{ n.a.b }}\"\n      ignore_errors: true\n    - name: bad condition\n      debug: {msg: hi}\n      when: n.a.b\n      ignore_errors: \"{{ n == 1 }}\"\n    - name: after\n      debug: {msg: after}\n      depends_on: [bad option, bad condition]\n";
+    let (summary, _) = run_playbook(text, RunOptions::default()).await;
+    assert_eq!(
+        statuses(&summary),
+        [
+            Some(Status::Ignored),
+            Some(Status::Ignored),
+            Some(Status::Ok)
+        ]
+    );
+    // Without it the first failure stops the run.
+    let text = text.replace("      ignore_errors: true\n", "");
+    let (summary, _) = run_playbook(&text, RunOptions::default()).await;
+    assert_eq!(statuses(&summary)[0], Some(Status::Failed));
+    assert_eq!(statuses(&summary)[2], None);
+}
