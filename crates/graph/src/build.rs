@@ -165,6 +165,14 @@ impl Builder<'_> {
                         self.edge(producer, task.id, reason);
                     }
                     Source::Value(value, location) => {
+                        // Reading a variable while working out its own value:
+                        // a loop that can never render.
+                        if read.required
+                            && via.contains(&read.name)
+                            && reported.insert(read.name.clone())
+                        {
+                            errors.push(self.recursive(&read, &via));
+                        }
                         if seen.insert(read.name.clone()) {
                             let mut chain = via.clone();
                             chain.push(read.name.clone());
@@ -206,6 +214,27 @@ impl Builder<'_> {
                 });
             }
         }
+    }
+
+    fn recursive(&self, read: &Read, via: &[String]) -> PlaybookError {
+        let start = via.iter().position(|v| *v == read.name).unwrap_or(0);
+        let chain: Vec<&str> = via[start..]
+            .iter()
+            .map(String::as_str)
+            .chain([read.name.as_str()])
+            .collect();
+        PlaybookError::new(
+            ErrorKind::Template,
+            format!(
+                "variable `{}` refers to itself: {}",
+                read.name,
+                chain.join(" -> ")
+            ),
+        )
+        .at(read.location.clone())
+        .help(
+            "give one of these variables a value that does not read the others, or pass it with -e",
+        )
     }
 
     fn undefined(&self, read: &Read, via: &[String], reader: TaskId) -> PlaybookError {

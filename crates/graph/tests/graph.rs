@@ -318,3 +318,31 @@ fn what_is_read_of_registered_results() {
     assert_eq!(events_read, [true, false, false, false]);
     assert_eq!(resources_read, [true, false, true, false]);
 }
+
+#[test]
+fn variables_that_read_themselves_are_errors() {
+    let (_dir, path) = fixture(&[(
+        "p.yml",
+        "- hosts: localhost\n  vars:\n    p: \"{{ q }}-1\"\n    q: \"{{ p }}-2\"\n  tasks:\n    - name: show\n      debug:\n        msg: \"{{ p }}\"\n",
+    )]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    let errors = graph.expect_err("a loop");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    // `q` is also a global function (query); the variable shadows it.
+    assert_eq!(
+        errors[0].message,
+        "variable `p` refers to itself: p -> q -> p"
+    );
+    assert_eq!(errors[0].task.as_deref(), Some("show"));
+}
+
+#[test]
+fn a_variable_named_like_a_global_function_orders_tasks() {
+    let (_dir, path) = fixture(&[(
+        "p.yml",
+        "- hosts: localhost\n  tasks:\n    - name: decide\n      set_fact:\n        debug: true\n    - name: use\n      debug:\n        msg: verbose\n      when: debug\n",
+    )]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    let graph = graph.expect("graph");
+    assert_eq!(edges(&graph), [e(0, 1, "set_fact debug")]);
+}

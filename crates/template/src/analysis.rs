@@ -147,13 +147,15 @@ impl Walker {
             });
         }
         // minijinja's own analysis knows loop and `set` locals; keep only
-        // the names it agrees come from outside.
-        let outside = |n: &String| undeclared.contains(n) && !engine.is_global(n);
-        let names: BTreeSet<String> = undeclared.iter().filter(|n| outside(n)).cloned().collect();
+        // the names it agrees come from outside. A global function's name
+        // (`q`, `range`, `debug`, ...) is still a read: a variable of that
+        // name shadows the function. It just need not be defined.
+        let names: BTreeSet<String> = undeclared.clone();
+        let needed = |n: &String| undeclared.contains(n) && !engine.is_global(n);
         let required = if self.unknown {
-            names.clone()
+            names.iter().filter(|n| needed(n)).cloned().collect()
         } else {
-            self.required.into_iter().filter(|n| outside(n)).collect()
+            self.required.into_iter().filter(|n| needed(n)).collect()
         };
         Ok(References { names, required })
     }
@@ -352,9 +354,13 @@ mod tests {
     }
 
     #[test]
-    fn loop_locals_and_globals_are_not_variables() {
-        let (names, _) = refs("{% for i in items %}{{ i }}{% endfor %}{{ lookup('env', 'HOME') }}");
-        assert_eq!(names, ["items"]);
+    fn loop_locals_are_not_variables_and_globals_need_not_be() {
+        let (names, required) =
+            refs("{% for i in items %}{{ i }}{% endfor %}{{ lookup('env', 'HOME') }}");
+        // `lookup` is read (a variable of that name would shadow the
+        // function) but need not be defined.
+        assert_eq!(names, ["items", "lookup"]);
+        assert_eq!(required, ["items"]);
     }
 
     #[test]

@@ -191,9 +191,9 @@ impl Engine {
                 .env
                 .render_str(text, Value::from_dyn_object(ctx.clone()))
         });
-        result
-            .map(Json::String)
-            .map_err(|err| self.explain(&err, text, ctx))
+        let rendered = result.map_err(|err| self.explain(&err, text, ctx))?;
+        settle(ctx)?;
+        Ok(Json::String(rendered))
     }
 
     fn eval_expression_in(
@@ -213,6 +213,7 @@ impl Engine {
                 .take_failure()
                 .unwrap_or_else(|| self.undefined_in(expr, ctx)));
         }
+        settle(ctx)?;
         Ok(value)
     }
 
@@ -257,6 +258,18 @@ impl Engine {
                 ),
             },
         }
+    }
+}
+
+/// After a render that succeeded, a variable that failed on the way may
+/// still have been read. An undefined one was guarded (`default`, `is
+/// defined`), which is fine; anything else, a variable that refers to itself
+/// above all, is an error even though the render went on without it (as
+/// in Ansible, where `x: "{{ x | default(1) }}"` is a recursive loop).
+fn settle(ctx: &Arc<LazyContext>) -> Result<(), TemplateError> {
+    match ctx.take_failure() {
+        None | Some(TemplateError::Undefined { .. }) => Ok(()),
+        Some(err) => Err(err),
     }
 }
 
@@ -359,6 +372,31 @@ mod tests {
         assert_eq!(
             engine().render(&json!("{{ a }}"), &s).unwrap(),
             json!("Y-x")
+        );
+    }
+
+    #[test]
+    fn a_guarded_or_shadowed_self_reference_is_still_a_loop() {
+        // `default` must not hide the loop, and `q` must not fall back to
+        // the global function of that name (both render "fine" otherwise).
+        let s = scope(
+            json!({"x": "{{ x | default('a') }}", "p": "{{ q }}-1", "q": "{{ p }}-2"}),
+            true,
+        );
+        for source in ["{{ x }}", "{{ p }}", "{{ p ~ '' }}!"] {
+            let err = engine().render(&json!(source), &s).unwrap_err();
+            assert!(
+                matches!(err, TemplateError::Recursive { .. }),
+                "{source}: {err:?}"
+            );
+        }
+        // An undefined variable that `default` guards is still fine.
+        let s = scope(json!({"y": "{{ missing }}"}), true);
+        assert_eq!(
+            engine()
+                .render(&json!("{{ y | default('d') }}"), &s)
+                .unwrap(),
+            json!("d")
         );
     }
 
