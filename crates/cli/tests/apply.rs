@@ -48,6 +48,14 @@ fn create_then_unchanged_then_update_then_delete() {
     );
     let facts = stack(&moto, "cicd", "topics").expect("stack created");
     assert_eq!(facts.status, "CREATE_COMPLETE");
+    let create_token =
+        moto.recorded_parameter("cloudformation", "CreateStack", "ClientRequestToken");
+    assert_eq!(create_token.len(), 1, "{create_token:?}");
+    let create_token = create_token[0].clone().expect("CreateStack had a token");
+    assert!(
+        create_token.starts_with("runbook-CreateStack-"),
+        "{create_token}"
+    );
     assert_eq!(param(&facts, "Label"), "one");
     assert_eq!(facts.tags, [("Team".to_string(), "platform".to_string())]);
 
@@ -85,6 +93,21 @@ fn create_then_unchanged_then_update_then_delete() {
     std::fs::write(&playbook, one_stack_playbook("two", "absent")).unwrap();
     apply(&moto, &playbook, &[]).assert_code(0);
     assert!(stack(&moto, "cicd", "topics").is_none());
+
+    // Every mutating call carried its own request token (moto accepts it;
+    // CloudFormation uses it to recognise the SDK's retries).
+    let mut tokens = vec![create_token];
+    for action in ["UpdateStack", "DeleteStack"] {
+        let sent = moto.recorded_parameter("cloudformation", action, "ClientRequestToken");
+        assert_eq!(sent.len(), 1, "{action}: {sent:?}");
+        let token = sent[0]
+            .clone()
+            .unwrap_or_else(|| panic!("{action} had no token"));
+        assert!(token.starts_with(&format!("runbook-{action}-")), "{token}");
+        tokens.push(token);
+    }
+    tokens.dedup();
+    assert_eq!(tokens.len(), 3, "{tokens:?}");
     let run = apply(&moto, &playbook, &[]);
     run.assert_code(0);
     assert!(

@@ -25,6 +25,8 @@ type Handler = dyn Fn(&str) -> (u16, String) + Send + Sync;
 struct FakeCloudFormation {
     endpoint: String,
     actions: Arc<Mutex<Vec<String>>>,
+    /// The form body of each request, in the same order.
+    bodies: Arc<Mutex<Vec<String>>>,
 }
 
 fn form_action(body: &str) -> String {
@@ -39,11 +41,14 @@ impl FakeCloudFormation {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
         let actions = Arc::new(Mutex::new(Vec::new()));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
         let recorded = actions.clone();
+        let recorded_bodies = bodies.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let handler = handler.clone();
                 let recorded = recorded.clone();
+                let recorded_bodies = recorded_bodies.clone();
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
                     let mut stream = stream;
@@ -72,8 +77,14 @@ impl FakeCloudFormation {
                         if reader.read_exact(&mut body).is_err() {
                             return;
                         }
-                        let action = form_action(&String::from_utf8_lossy(&body));
-                        recorded.lock().unwrap().push(action.clone());
+                        let body = String::from_utf8_lossy(&body).into_owned();
+                        let action = form_action(&body);
+                        {
+                            // One lock order for both, so they stay aligned.
+                            let mut actions = recorded.lock().unwrap();
+                            actions.push(action.clone());
+                            recorded_bodies.lock().unwrap().push(body);
+                        }
                         let (status, xml) = handler(&action);
                         let reply = format!(
                             "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
@@ -86,11 +97,31 @@ impl FakeCloudFormation {
                 });
             }
         });
-        FakeCloudFormation { endpoint, actions }
+        FakeCloudFormation {
+            endpoint,
+            actions,
+            bodies,
+        }
     }
 
     fn actions(&self) -> Vec<String> {
         self.actions.lock().unwrap().clone()
+    }
+
+    /// A form parameter of each request of `action`, oldest first.
+    fn parameter(&self, action: &str, key: &str) -> Vec<Option<String>> {
+        let actions = self.actions.lock().unwrap();
+        let bodies = self.bodies.lock().unwrap();
+        actions
+            .iter()
+            .zip(bodies.iter())
+            .filter(|(a, _)| a.as_str() == action)
+            .map(|(_, body)| {
+                body.split('&')
+                    .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+                    .map(str::to_string)
+            })
+            .collect()
     }
 }
 
@@ -137,6 +168,15 @@ async fn apply_on(
     check: bool,
     show: bool,
 ) -> (Vec<Option<Status>>, Vec<Event>) {
+    apply_with_attempts(fake, check, show, 1).await
+}
+
+async fn apply_with_attempts(
+    fake: &FakeCloudFormation,
+    check: bool,
+    show: bool,
+    max_attempts: u32,
+) -> (Vec<Option<Status>>, Vec<Event>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.yml"), TEMPLATE).unwrap();
     let play = format!(
@@ -150,7 +190,7 @@ async fn apply_on(
     let playbook = Arc::new(runbook_playbook::load(&path, &vars).unwrap());
     let graph = runbook_graph::build(&playbook, &vars).unwrap();
     let pool = ClientPool::new(PoolSettings {
-        max_attempts: 1,
+        max_attempts,
         env_overrides: Some(vec![
             ("AWS_ACCESS_KEY_ID".into(), "fake".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "fake".into()),
@@ -381,4 +421,36 @@ async fn events_and_resources_are_fetched_only_when_something_reads_them() {
         cfn_actions(&fake),
         ["DescribeStacks", "CreateStack", "DescribeStacks"]
     );
+}
+
+/// A CreateStack whose answer is lost (here: a 500 after the stack was
+/// made) is retried by the SDK with the same ClientRequestToken, which is
+/// how CloudFormation tells a retry from a second create of the same name.
+/// This fake answers the retry as CloudFormation does for a known token.
+#[tokio::test]
+async fn a_retried_create_carries_the_same_request_token() {
+    let state = Arc::new(Mutex::new("GONE"));
+    let s = state.clone();
+    let fake = FakeCloudFormation::start(Arc::new(move |action: &str| {
+        let mut state = s.lock().unwrap();
+        match action {
+            "DescribeStacks" if *state == "GONE" => {
+                error("ValidationError", "Stack with id fake does not exist")
+            }
+            "DescribeStacks" => ok(action, &stack_xml(&state, "n")),
+            "CreateStack" if *state == "GONE" => {
+                *state = "CREATE_COMPLETE";
+                (500, "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>lost</Message></Error></ErrorResponse>".into())
+            }
+            "CreateStack" => ok(action, &format!("<StackId>{STACK_ID}</StackId>")),
+            _ => error("InvalidAction", "not faked"),
+        }
+    }));
+    let (statuses, events) = apply_with_attempts(&fake, false, false, 2).await;
+    assert_eq!(statuses, [Some(Status::Changed)], "{}", text_of(&events));
+    let tokens = fake.parameter("CreateStack", "ClientRequestToken");
+    assert_eq!(tokens.len(), 2, "{:?}", fake.actions());
+    let first = tokens[0].clone().expect("a token");
+    assert!(first.starts_with("runbook-CreateStack-"), "{first}");
+    assert_eq!(tokens[1].as_deref(), Some(first.as_str()));
 }

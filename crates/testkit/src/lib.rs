@@ -157,6 +157,26 @@ impl Moto {
 
     /// The recorded AWS requests (moto-api calls left out), oldest first.
     pub fn recorded_calls(&self) -> Vec<RecordedCall> {
+        self.recorded().into_iter().map(|(call, _)| call).collect()
+    }
+
+    /// The value of one form parameter (query protocol) in each recorded
+    /// call of an action, oldest first; `None` where the call lacks it.
+    pub fn recorded_parameter(
+        &self,
+        service: &str,
+        action: &str,
+        key: &str,
+    ) -> Vec<Option<String>> {
+        self.recorded()
+            .into_iter()
+            .filter(|(call, _)| call.service == service && call.action == action)
+            .map(|(_, body)| form_value(&body, key))
+            .collect()
+    }
+
+    /// Each recorded AWS request with its decoded body.
+    fn recorded(&self) -> Vec<(RecordedCall, String)> {
         self.assert_recording();
         let text = fs::read_to_string(self.recording_file()).unwrap_or_default();
         text.lines()
@@ -420,7 +440,7 @@ pub struct RecordedCall {
 
 impl RecordedCall {
     /// Parses one recorder entry; `None` for moto-api calls.
-    fn from_entry(entry: &serde_json::Value) -> Option<RecordedCall> {
+    fn from_entry(entry: &serde_json::Value) -> Option<(RecordedCall, String)> {
         let url = entry.get("url").and_then(|v| v.as_str()).unwrap_or("");
         let path = path_of(url);
         if path.starts_with("/moto-api") {
@@ -467,11 +487,14 @@ impl RecordedCall {
             })
             .or_else(|| rpc.map(|(_, op)| op))
             .unwrap_or_else(|| format!("{method} {path}"));
-        Some(RecordedCall {
-            service,
-            action,
-            method,
-        })
+        Some((
+            RecordedCall {
+                service,
+                action,
+                method,
+            },
+            body,
+        ))
     }
 
     /// Whether the call may change state. Unknown operations count as
@@ -609,7 +632,7 @@ mod tests {
             "body": "QWN0aW9uPUNyZWF0ZVN0YWNrJlZlcnNpb249MjAxMC0wNS0xNQ==",
             "body_encoded": true
         });
-        let call = RecordedCall::from_entry(&entry).expect("an AWS call");
+        let call = RecordedCall::from_entry(&entry).expect("an AWS call").0;
         assert_eq!(call.service, "cloudformation");
         assert_eq!(call.action, "CreateStack");
         assert!(call.is_mutating());
@@ -622,7 +645,7 @@ mod tests {
                         "authorization": "AWS4-HMAC-SHA256 Credential=a/b/us-east-1/ssm/aws4_request"},
             "method": "POST", "url": "http://h/", "body": "{}", "body_encoded": false
         });
-        let call = RecordedCall::from_entry(&json).expect("an AWS call");
+        let call = RecordedCall::from_entry(&json).expect("an AWS call").0;
         assert_eq!(
             (call.service.as_str(), call.action.as_str()),
             ("ssm", "GetParameter")
@@ -633,7 +656,7 @@ mod tests {
             "headers": {"Authorization": "AWS4-HMAC-SHA256 Credential=a/b/us-east-1/s3/aws4_request"},
             "method": "PUT", "url": "http://h/bucket?x=1", "body": "", "body_encoded": false
         });
-        let call = RecordedCall::from_entry(&rest).expect("an AWS call");
+        let call = RecordedCall::from_entry(&rest).expect("an AWS call").0;
         assert_eq!(call.action, "PUT /bucket");
         assert!(call.is_mutating());
 

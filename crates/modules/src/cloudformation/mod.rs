@@ -154,6 +154,7 @@ impl Api<'_> {
         self.client
             .delete_stack()
             .stack_name(self.stack)
+            .client_request_token(request_token("DeleteStack"))
             .send()
             .await
             .map(|_| ())
@@ -578,6 +579,24 @@ fn create_plan(spec: &StackSpec) -> Report {
     }
 }
 
+/// A token for one mutating call. The SDK resends the same input when it
+/// retries (throttling, 5xx, a lost answer), so every attempt carries it and
+/// CloudFormation treats a retry whose first attempt got through as the same
+/// request, instead of answering AlreadyExistsException or starting a
+/// second operation. Tokens match `[a-zA-Z][-a-zA-Z0-9]*`, at most 128.
+fn request_token(operation: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "runbook-{operation}-{}-{nanos:x}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 async fn create(
     api: &Api<'_>,
     spec: &StackSpec,
@@ -594,7 +613,8 @@ async fn create(
         call = call.set_disable_rollback(spec.disable_rollback);
     }
     api.sink.progress("creating stack");
-    call.send()
+    call.client_request_token(request_token("CreateStack"))
+        .send()
         .await
         .map_err(|err| aws_error(api, "CreateStack", &err))?;
     settle(api, spec, "create", "CREATE", seen).await
@@ -708,7 +728,8 @@ async fn update_stack(
     api.mark_seen(seen).await;
     let call = stack_arguments!(api.client.update_stack(), spec)
         .set_stack_policy_body(spec.stack_policy_body.clone())
-        .set_disable_rollback(spec.disable_rollback);
+        .set_disable_rollback(spec.disable_rollback)
+        .client_request_token(request_token("UpdateStack"));
     api.sink.progress("updating stack");
     match call.send().await {
         Ok(_) => settle(api, spec, "update", "UPDATE", seen).await,
@@ -827,6 +848,7 @@ async fn change_set(
         .execute_change_set()
         .stack_name(&spec.name)
         .change_set_name(&name)
+        .client_request_token(request_token("ExecuteChangeSet"))
         .send()
         .await
         .map_err(|err| aws_error(api, "ExecuteChangeSet", &err))?;
