@@ -190,12 +190,20 @@ pub fn recap(summary: &RunSummary) -> String {
         }
         let key = record.target.clone().unwrap_or_else(|| "localhost".into());
         for counts in [per.entry(key).or_default(), &mut total] {
+            // As in Ansible's recap, `ok` counts every task that ran without
+            // stopping the play: changed and ignored ones too.
             match record.status {
                 Status::Ok => counts.ok += 1,
-                Status::Changed => counts.changed += 1,
+                Status::Changed => {
+                    counts.ok += 1;
+                    counts.changed += 1;
+                }
                 Status::Failed => counts.failed += 1,
                 Status::Skipped => counts.skipped += 1,
-                Status::Ignored => counts.ignored += 1,
+                Status::Ignored => {
+                    counts.ok += 1;
+                    counts.ignored += 1;
+                }
                 Status::Blocked => {}
             }
         }

@@ -1,12 +1,13 @@
-//! Differential test: the CI/CD playbook under ansible-playbook and under
+//! Differential tests: the CI/CD playbook under ansible-playbook and under
 //! runbook, each on a fresh moto, gives the same stacks in the same
-//! accounts with the same parameters, outputs and tags.
+//! accounts with the same parameters, outputs and tags; and a local
+//! playbook gives the same task statuses, messages and recap.
 
 mod common;
 
 use std::process::Command;
 
-use common::{runbook, stacks, with_args, StackFacts, CICD_ARGS};
+use common::{runbook, scratch, stacks, with_args, StackFacts, CICD_ARGS};
 use runbook_testkit::Moto;
 
 const PLAYBOOK: &str = "playbooks/playbook-cicd-01.yaml";
@@ -91,4 +92,138 @@ fn ansible_playbook_and_runbook_deploy_the_same_stacks() {
             "stack {a_name} in {a_profile} differs between ansible-playbook and runbook"
         );
     }
+}
+
+/// Task statuses, messages and the recap's counts, on a playbook with no AWS
+/// task: templating, conditions, ignored failures, set_fact, assert.
+#[test]
+fn ansible_playbook_and_runbook_agree_on_statuses_and_recap() {
+    let play = r#"- hosts: localhost
+  gather_facts: false
+  vars:
+    n: 1
+    greeting: "hello {{ who | default('world') }}"
+  tasks:
+    - name: bad option
+      debug:
+        msg: "{{ n.a.b }}"
+      ignore_errors: true
+    - name: bad condition
+      debug:
+        msg: hi
+      when: n.a.b
+      ignore_errors: true
+    - name: not this time
+      debug:
+        msg: never
+      when: n == 2
+    - name: count
+      set_fact:
+        m: "{{ n + 1 }}"
+    - name: greet
+      debug:
+        msg: "{{ greeting }} {{ m }}"
+    - name: wrong guess
+      assert:
+        that: "m | int == 3"
+        fail_msg: "m is {{ m }}"
+      ignore_errors: true
+    - name: forced change
+      debug:
+        msg: "{{ [n, m | int] | sum }}"
+      changed_when: true
+"#;
+    let (_dir, playbook) = scratch(&[("play.yml", play)]);
+
+    let out = Command::new(common::workspace().join("scripts/ansible-playbook.sh"))
+        .current_dir(common::workspace())
+        .arg(&playbook)
+        .env("ANSIBLE_STDOUT_CALLBACK", "ansible.posix.json")
+        .output()
+        .expect("scripts/ansible-playbook.sh runs (scripts/venv.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "ansible-playbook failed\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json callback output");
+    let by_ansible: Vec<(String, String, String)> = report["plays"][0]["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| {
+            let result = &t["hosts"]["localhost"];
+            let flag = |k: &str| result[k].as_bool().unwrap_or(false);
+            let status = if flag("skipped") {
+                "skipped"
+            } else if flag("failed") {
+                "failed"
+            } else if flag("changed") {
+                "changed"
+            } else {
+                "ok"
+            };
+            let message = match &result["msg"] {
+                serde_json::Value::String(text) => text.clone(),
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (
+                t["task"]["name"].as_str().unwrap_or("").to_string(),
+                status.to_string(),
+                message,
+            )
+        })
+        .collect();
+    let stats = &report["stats"]["localhost"];
+    let ansible_recap = format!(
+        "ok={} changed={} failed={} skipped={} ignored={}",
+        stats["ok"], stats["changed"], stats["failures"], stats["skipped"], stats["ignored"]
+    );
+
+    let run = runbook(None, &["apply", playbook.to_str().unwrap(), "--forks", "1"]);
+    run.assert_code(0);
+    let by_runbook: Vec<(String, String, String)> = run
+        .stdout
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let (status, rest) = line.split_once(' ')?;
+            let status = match status {
+                "ok" | "changed" | "skipped" | "failed" => status,
+                // ansible reports an ignored failure as failed, then goes on.
+                "ignored" => "failed",
+                _ => return None,
+            };
+            let rest = rest.trim_start();
+            // NAME 0.00s: MESSAGE (the message may be absent).
+            let (name, message) = match rest.split_once("s: ") {
+                Some((head, message)) => (head, message.to_string()),
+                None => (rest, String::new()),
+            };
+            let name = name.rsplit_once(' ').map_or(name, |(n, _)| n);
+            Some((name.to_string(), status.to_string(), message))
+        })
+        .collect();
+    let names: Vec<_> = by_ansible
+        .iter()
+        .map(|(n, s, _)| (n.clone(), s.clone()))
+        .collect();
+    let ours: Vec<_> = by_runbook
+        .iter()
+        .map(|(n, s, _)| (n.clone(), s.clone()))
+        .collect();
+    assert_eq!(ours, names, "{}", run.stdout);
+    // Messages of the tasks that succeed are the same text.
+    for (theirs, ours) in by_ansible.iter().zip(&by_runbook) {
+        if theirs.0 == "greet" || theirs.0 == "forced change" || theirs.0 == "wrong guess" {
+            assert_eq!(ours.2, theirs.2, "message of {}", theirs.0);
+        }
+    }
+    assert!(
+        run.stdout.contains(&format!("total      {ansible_recap}")),
+        "{ansible_recap}\n{}",
+        run.stdout
+    );
 }

@@ -145,7 +145,7 @@ fn cicd_baseline_deploys_reruns_as_a_no_op_and_updates_only_what_changed() {
     let run = apply(&moto, &["-e", &format!("prod_boundary_policy={boundary}")]);
     run.assert_code(0);
     assert!(
-        run.stdout.contains("ok=7 changed=1 failed=0"),
+        run.stdout.contains("ok=8 changed=1 failed=0"),
         "{}",
         run.stdout
     );
