@@ -18,6 +18,11 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("to_nice_yaml", to_yaml);
     env.add_filter("combine", combine);
     env.add_filter("mandatory", mandatory);
+    env.add_filter("ternary", ternary);
+    env.add_filter("dict2items", dict2items);
+    env.add_filter("items2dict", items2dict);
+    env.add_filter("b64encode", b64encode);
+    env.add_filter("b64decode", b64decode);
     env.add_test("skipped", |v: Value| flag(&v, "skipped"));
     env.add_test("changed", |v: Value| flag(&v, "changed"));
     env.add_test("failed", |v: Value| flag(&v, "failed"));
@@ -307,6 +312,119 @@ fn flag(value: &Value, name: &str) -> bool {
     value.get_attr(name).map(|v| v.is_true()).unwrap_or(false)
 }
 
+/// `ternary(true_value, false_value, none_value=None)`: Ansible's inline if.
+fn ternary(value: Value, when_true: Value, when_false: Value, when_none: Option<Value>) -> Value {
+    match when_none {
+        Some(none) if value.is_none() || value.is_undefined() => none,
+        _ if value.is_true() => when_true,
+        _ => when_false,
+    }
+}
+
+/// `dict2items(key_name='key', value_name='value')`: a mapping as a list of
+/// `{key, value}` entries, in the mapping's order.
+fn dict2items(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let key_name: Option<String> = kwargs.get("key_name")?;
+    let value_name: Option<String> = kwargs.get("value_name")?;
+    kwargs.assert_all_used()?;
+    let (key_name, value_name) = (
+        key_name.unwrap_or_else(|| "key".into()),
+        value_name.unwrap_or_else(|| "value".into()),
+    );
+    let Json::Object(map) = as_json(&value)? else {
+        return Err(invalid(format!(
+            "dict2items requires a mapping, got {}",
+            value.kind()
+        )));
+    };
+    let items: Vec<Json> = map
+        .into_iter()
+        .map(|(k, v)| {
+            let mut entry = serde_json::Map::new();
+            entry.insert(key_name.clone(), Json::String(k));
+            entry.insert(value_name.clone(), v);
+            Json::Object(entry)
+        })
+        .collect();
+    Ok(Value::from_serialize(&items))
+}
+
+/// `items2dict(key_name='key', value_name='value')`: the reverse of
+/// `dict2items`.
+fn items2dict(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let key_name: Option<String> = kwargs.get("key_name")?;
+    let value_name: Option<String> = kwargs.get("value_name")?;
+    kwargs.assert_all_used()?;
+    let (key_name, value_name) = (
+        key_name.unwrap_or_else(|| "key".into()),
+        value_name.unwrap_or_else(|| "value".into()),
+    );
+    let Json::Array(items) = as_json(&value)? else {
+        return Err(invalid(format!(
+            "items2dict requires a list, got {}",
+            value.kind()
+        )));
+    };
+    let mut map = serde_json::Map::new();
+    for item in items {
+        let (Some(key), Some(val)) = (item.get(&key_name), item.get(&value_name)) else {
+            return Err(invalid(format!(
+                "items2dict: every item needs `{key_name}` and `{value_name}`, got {item}"
+            )));
+        };
+        let key = match key {
+            Json::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        map.insert(key, val.clone());
+    }
+    Ok(Value::from_serialize(Json::Object(map)))
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// `b64encode`: standard base64 of the text's UTF-8 bytes, padded.
+fn b64encode(text: String) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(BASE64[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `b64decode`: standard base64 (padding optional) to UTF-8 text.
+fn b64decode(text: String) -> Result<String, Error> {
+    let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.trim().bytes().filter(|c| *c != b'=') {
+        let Some(digit) = BASE64.iter().position(|b| *b == c) else {
+            return Err(invalid(format!(
+                "b64decode: `{}` is not a base64 character",
+                char::from(c)
+            )));
+        };
+        acc = (acc << 6) | digit as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded bytes are not UTF-8 text"))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{Engine, Layer, Scope};
@@ -420,5 +538,44 @@ mod tests {
         assert_eq!(render("{{ s is skipped }}", vars.clone()), json!(true));
         assert_eq!(render("{{ x is none }}", json!({"x": null})), json!(true));
         assert_eq!(render("{{ x is undefined }}", json!({})), json!(true));
+    }
+
+    #[test]
+    fn ternary_dict2items_items2dict_and_base64() {
+        let vars = json!({"on": true, "off": false, "nothing": null, "cfg": {"a": 1, "b": [2]}});
+        assert_eq!(
+            render("{{ on | ternary('y', 'n') }}", vars.clone()),
+            json!("y")
+        );
+        assert_eq!(
+            render("{{ off | ternary('y', 'n') }}", vars.clone()),
+            json!("n")
+        );
+        assert_eq!(
+            render("{{ nothing | ternary('y', 'n', 'none') }}", vars.clone()),
+            json!("none")
+        );
+        assert_eq!(
+            render("{{ cfg | dict2items }}", vars.clone()),
+            json!([{"key": "a", "value": 1}, {"key": "b", "value": [2]}])
+        );
+        assert_eq!(
+            render(
+                "{{ cfg | dict2items(key_name='k', value_name='v') | items2dict(key_name='k', value_name='v') }}",
+                vars.clone()
+            ),
+            json!({"a": 1, "b": [2]})
+        );
+        for (plain, encoded) in [
+            ("", ""),
+            ("a", "YQ=="),
+            ("ab", "YWI="),
+            ("abc", "YWJj"),
+            ("héllo", "aMOpbGxv"),
+        ] {
+            let v = json!({"p": plain, "e": encoded});
+            assert_eq!(render("{{ p | b64encode }}", v.clone()), json!(encoded));
+            assert_eq!(render("{{ e | b64decode }}", v), json!(plain));
+        }
     }
 }
