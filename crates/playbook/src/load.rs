@@ -320,6 +320,15 @@ impl Loader<'_> {
         };
         for (key, value) in map.iter() {
             let name = key.scalar_text();
+            // Ansible reads keys as YAML 1.1 does: an unquoted `on`, `yes` or
+            // `no` is a boolean, and no variable name.
+            if let Value::Bool(b) = key.value {
+                self.schema(
+                    key.span,
+                    format!("this key is the boolean {b} in YAML 1.1, as Ansible reads it (unquoted `on`, `off`, `yes`, `no`, `true`, `false`), not a variable name: quote it or choose another name"),
+                );
+                continue;
+            }
             if !is_identifier(&name) {
                 self.schema(key.span, format!("`{name}` is not a valid variable name"));
                 continue;
@@ -964,6 +973,22 @@ mod tests {
                 "10:7 task keyword `delegate_to` is not supported by runbook",
                 "9:9 unknown option `mesage` for module ansible.builtin.debug",
             ]
+        );
+    }
+
+    #[test]
+    fn yaml_1_1_boolean_keys_are_no_variable_names() {
+        let msgs = messages(
+            "- hosts: localhost\n  vars:\n    on: 1\n    \"off\": 2\n    3: x\n  tasks:\n    - debug: {msg: hi}\n",
+        );
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(
+            msgs[0].contains("3:5") && msgs[0].contains("is the boolean true in YAML 1.1"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs[1].contains("`3` is not a valid variable name"),
+            "{msgs:?}"
         );
     }
 
