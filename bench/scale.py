@@ -131,6 +131,9 @@ def main():
     ap.add_argument("--ansible-upto", type=int, default=0, metavar="N",
                     help="also run ansible-playbook (once) on sizes up to N stacks (default 0: never)")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per apply")
+    ap.add_argument("--extra-profiles", type=int, default=0, metavar="K",
+                    help="append K unused assume-role profiles to each generated AWS config, "
+                         "as in a large SSO-generated config (default 0)")
     args = ap.parse_args()
     sizes = parse_sizes(args.sizes)
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
@@ -161,6 +164,12 @@ def main():
             for n, m in sizes:
                 d = os.path.join(work, "%s-%d-%d" % (shape, n, m))
                 gen = generate.generate(n, m, shape, d)
+                if args.extra_profiles:
+                    with open(gen["config"], "a") as f:
+                        for i in range(args.extra_profiles):
+                            f.write("\n[profile unused%05d]\nrole_arn = arn:aws:iam::%d:role/x\n"
+                                    "source_profile = base\nregion = us-east-1\n"
+                                    % (i, 400000000000 + i))
                 env = moto.env(gen["config"], gen["credentials"])
                 extra = ["--forks", str(args.forks)] if args.forks else []
 

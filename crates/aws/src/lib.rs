@@ -9,6 +9,7 @@
 
 mod error;
 mod pool;
+mod profiles;
 mod target;
 
 pub use error::{describe, AwsError, ServiceFailure};

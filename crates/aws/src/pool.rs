@@ -14,12 +14,13 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_types::os_shim_internal::{Env, Fs};
+use aws_types::os_shim_internal::Env;
 use aws_types::region::Region;
 use aws_types::SdkConfig;
 use tokio::sync::OnceCell;
 
 use crate::error::error_chain;
+use crate::profiles::ProfileTexts;
 use crate::{AwsError, Target};
 
 /// Settings shared by every target of a pool.
@@ -75,6 +76,8 @@ struct Inner {
     /// One HTTPS client (TLS config, connection pool) for every target:
     /// building one per account cost more CPU than the calls themselves.
     http: aws_sdk_sts::config::SharedHttpClient,
+    /// The profile files, read once for every target.
+    profiles: OnceCell<ProfileTexts>,
 }
 
 /// A target's configuration, and its account when the credentials name it.
@@ -133,6 +136,7 @@ impl ClientPool {
                 entries: Mutex::new(HashMap::new()),
                 loads: AtomicUsize::new(0),
                 http: shared_https_client(),
+                profiles: OnceCell::new(),
             }),
         }
     }
@@ -263,8 +267,18 @@ impl ClientPool {
             .clone()
             .or_else(|| vars.get("AWS_PROFILE").filter(|p| !p.is_empty()).cloned());
         let env = Env::from(vars.clone());
+        let texts = self
+            .inner
+            .profiles
+            .get_or_init(|| {
+                ProfileTexts::read(
+                    profile_file_path(&vars, "AWS_CONFIG_FILE", "config"),
+                    profile_file_path(&vars, "AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+                )
+            })
+            .await;
         if let Some(profile) = &profile {
-            check_profile(target, profile, &vars, &env).await?;
+            check_profile(target, profile, &vars, texts)?;
         }
 
         // The environment given here reaches every provider aws-config
@@ -284,6 +298,13 @@ impl ClientPool {
             );
         if let Some(profile) = &target.profile {
             loader = loader.profile_name(profile);
+        }
+        // Only the sections this target's profile needs (profiles.rs).
+        if let Some(files) = texts
+            .files_for(profile.as_deref().unwrap_or("default"))
+            .await
+        {
+            loader = loader.profile_files(files);
         }
         if let Some(region) = &target.region {
             loader = loader.region(Region::new(region.clone()));
@@ -373,29 +394,24 @@ fn sts_client(entry: &Entry, config: &SdkConfig) -> aws_sdk_sts::Client {
 
 /// Fails with a message naming the profile and the files searched when the
 /// profile is not defined.
-async fn check_profile(
+// Called once per target load; the error's size does not matter there.
+#[allow(clippy::result_large_err)]
+fn check_profile(
     target: &Target,
     profile: &str,
     vars: &HashMap<String, String>,
-    env: &Env,
+    texts: &ProfileTexts,
 ) -> Result<(), AwsError> {
     let error = |message: String| AwsError::Profile {
         target: target.clone(),
         profile: profile.to_string(),
         message,
     };
-    // The non-deprecated name of this type needs a direct aws-runtime
-    // dependency; the alias is the same type.
-    #[allow(deprecated)]
-    let files = aws_config::profile::profile_file::ProfileFiles::default();
-    let set = aws_config::profile::load(&Fs::real(), env, &files, None)
-        .await
-        .map_err(|e| {
-            error(format!(
-                "cannot read the AWS config files for profile `{profile}`: {}",
-                error_chain(&e)
-            ))
-        })?;
+    let set = texts.full.as_ref().map_err(|why| {
+        error(format!(
+            "cannot read the AWS config files for profile `{profile}`: {why}"
+        ))
+    })?;
     if set.get_profile(profile).is_some() {
         return Ok(());
     }
