@@ -73,13 +73,26 @@ impl AwsRunner {
     /// task's first look at its stack needs no call; `many` marks accounts
     /// where the playbook manages enough stacks to page through a long
     /// listing.
-    pub async fn prefetch_stacks(&self, accounts: &[(Target, bool)]) {
+    /// Lists the stacks of these accounts concurrently (see
+    /// `StackDirectory::prefetch`). Returns the accounts whose credentials
+    /// AWS refused outright, with its answer.
+    pub async fn prefetch_stacks(
+        &self,
+        accounts: &[(Target, bool)],
+    ) -> Vec<(Target, runbook_aws::ServiceFailure)> {
         let lists = accounts.iter().map(|(target, many)| async move {
-            if let Ok(client) = self.pool.cloudformation(target).await {
-                self.directory.prefetch(&client, target, *many).await;
-            }
+            let client = self.pool.cloudformation(target).await.ok()?;
+            self.directory
+                .prefetch(&client, target, *many)
+                .await
+                .err()
+                .map(|failure| (target.clone(), failure))
         });
-        runbook_aws::join_all(lists.collect()).await;
+        runbook_aws::join_all(lists.collect())
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     pub fn pool(&self) -> &ClientPool {

@@ -454,3 +454,51 @@ async fn a_retried_create_carries_the_same_request_token() {
     assert!(first.starts_with("runbook-CreateStack-"), "{first}");
     assert_eq!(tokens[1].as_deref(), Some(first.as_str()));
 }
+
+/// The preflight listing stops the run only when AWS refuses the
+/// credentials themselves; a role that may not list every stack (a scoped
+/// DescribeStacks) is left to describe its stacks one by one.
+#[tokio::test]
+async fn the_listing_reports_refused_credentials_but_not_missing_rights() {
+    let answer = Arc::new(Mutex::new((
+        "ExpiredToken",
+        "The security token included in the request is expired",
+    )));
+    let a = answer.clone();
+    let fake = FakeCloudFormation::start(Arc::new(move |action: &str| match action {
+        "DescribeStacks" => {
+            let (code, message) = *a.lock().unwrap();
+            (403, format!("<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"))
+        }
+        _ => error("InvalidAction", "not faked"),
+    }));
+    let pool = ClientPool::new(PoolSettings {
+        max_attempts: 1,
+        env_overrides: Some(vec![
+            ("AWS_ACCESS_KEY_ID".into(), "fake".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "fake".into()),
+            ("AWS_CONFIG_FILE".into(), "/nonexistent".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent".into()),
+        ]),
+        ..PoolSettings::default()
+    });
+    let runner = AwsRunner::new(pool, RunnerSettings::default());
+    let target = runbook_aws::Target {
+        profile: None,
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(fake.endpoint.clone()),
+    };
+    let accounts = [(target.clone(), false)];
+
+    let refused = runner.prefetch_stacks(&accounts).await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, target);
+    assert_eq!(refused[0].1.code.as_deref(), Some("ExpiredToken"));
+
+    *answer.lock().unwrap() = (
+        "AccessDenied",
+        "not authorized to perform: cloudformation:DescribeStacks",
+    );
+    assert!(runner.prefetch_stacks(&accounts).await.is_empty());
+    assert_eq!(cfn_actions(&fake), ["DescribeStacks", "DescribeStacks"]);
+}

@@ -155,12 +155,24 @@ pub(super) async fn preflight(
         .map(|(target, n)| (target, n >= LIST_STACKS_FROM))
         .collect();
     let targets = targets_of(graph);
-    let (identities, ()) = tokio::join!(
+    let (identities, refused) = tokio::join!(
         pool.preflight(&targets),
         runner.prefetch_stacks(&accounts_to_list)
     );
     for (target, result) in identities {
-        match result {
+        // Credentials that named their account without a call of their own
+        // are proven by the listing: AWS may still refuse them.
+        let refusal = refused.iter().find(|(t, _)| *t == target).map(|(_, f)| f);
+        let outcome = match (result, refusal) {
+            (Err(err), _) => Err(err.to_string()),
+            (Ok(_), Some(failure)) => Err(format!(
+                "{target}: AWS refused the credentials when listing stacks: {}: {}",
+                failure.code.as_deref().unwrap_or("error"),
+                failure.message
+            )),
+            (Ok(account), None) => Ok(account),
+        };
+        match outcome {
             Ok(account) => {
                 accounts.push(format!(
                     "{} = {}",
@@ -169,11 +181,11 @@ pub(super) async fn preflight(
                 ));
                 runner.remember(target, account);
             }
-            Err(err) => {
+            Err(problem) => {
                 unreachable += 1;
                 printer.print(
                     Level::Error,
-                    &PlaybookError::new(ErrorKind::Io, format!("cannot reach AWS: {err}")).help(
+                    &PlaybookError::new(ErrorKind::Io, format!("cannot reach AWS: {problem}")).help(
                         "check the profile in your AWS config (aws configure list-profiles), its credentials and role; nothing was changed",
                     ),
                 );

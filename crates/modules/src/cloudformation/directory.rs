@@ -13,6 +13,19 @@ use runbook_aws::Target;
 use super::deployed_of;
 use super::diff::Deployed;
 
+/// Error codes that mean the credentials are not accepted at all, for any
+/// call: not a missing permission.
+const BAD_CREDENTIALS: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "InvalidAccessKeyId",
+];
+
 #[derive(Default)]
 pub struct StackDirectory {
     /// Every live stack per listed account, as seen before the run.
@@ -28,13 +41,28 @@ impl StackDirectory {
     /// stacks there); otherwise it is left unlisted and its stacks are
     /// described one by one, which is cheaper than paging through an
     /// account full of stacks the playbook does not touch. A failed listing
-    /// also leaves the account unlisted.
-    pub async fn prefetch(&self, client: &Client, target: &Target, many: bool) {
+    /// also leaves the account unlisted: a role may describe its own stacks
+    /// without the right to list them all. Only an answer that the
+    /// credentials themselves are bad (expired, unknown, wrongly signed) is
+    /// returned, for preflight to stop on.
+    pub async fn prefetch(
+        &self,
+        client: &Client,
+        target: &Target,
+        many: bool,
+    ) -> Result<(), runbook_aws::ServiceFailure> {
         let mut stacks = HashMap::new();
         let mut token = None;
         loop {
-            let Ok(out) = client.describe_stacks().set_next_token(token).send().await else {
-                return;
+            let out = match client.describe_stacks().set_next_token(token).send().await {
+                Ok(out) => out,
+                Err(err) => {
+                    let failure = runbook_aws::describe(&err);
+                    return match failure.code.as_deref() {
+                        Some(code) if BAD_CREDENTIALS.contains(&code) => Err(failure),
+                        _ => Ok(()),
+                    };
+                }
             };
             for stack in out.stacks() {
                 let deployed = deployed_of(stack);
@@ -49,12 +77,13 @@ impl StackDirectory {
                 break;
             }
             if !many {
-                return;
+                return Ok(());
             }
         }
         if let Ok(mut listings) = self.listings.lock() {
             listings.insert(target.clone(), stacks);
         }
+        Ok(())
     }
 
     /// The stack as the listing saw it, when this is the first look at it
