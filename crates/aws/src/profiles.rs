@@ -106,12 +106,15 @@ fn files(config: String, credentials: String) -> ProfileFiles {
 }
 
 async fn parse(config: &str, credentials: &str) -> Result<ProfileSet, String> {
-    // No file is read: both come as contents.
-    let files = files(config.to_string(), credentials.to_string());
+    parse_files(&files(config.to_string(), credentials.to_string())).await
+}
+
+/// The SDK's parse of files given as contents: no file is read.
+async fn parse_files(files: &ProfileFiles) -> Result<ProfileSet, String> {
     aws_config::profile::load(
         &Fs::from_map(HashMap::<String, Vec<u8>>::new()),
         &Env::from_slice(&[]),
-        &files,
+        files,
         None,
     )
     .await
@@ -167,14 +170,7 @@ mod tests {
     async fn narrowed(profile: &str) -> ProfileSet {
         let texts = texts().await;
         let files = texts.files_for(profile).await.expect("files");
-        aws_config::profile::load(
-            &Fs::from_map(HashMap::<String, Vec<u8>>::new()),
-            &Env::from_slice(&[]),
-            &files,
-            None,
-        )
-        .await
-        .expect("parse")
+        parse_files(&files).await.expect("parse")
     }
 
     #[tokio::test]

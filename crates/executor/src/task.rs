@@ -33,15 +33,6 @@ impl Outcome {
         )
     }
 
-    /// A failure that the task's `ignore_errors` lets the run go past, as
-    /// Ansible does for templating and condition errors too.
-    fn ignored_if(mut self, ignore: bool) -> Self {
-        if ignore && self.status == Status::Failed {
-            self.status = Status::Ignored;
-        }
-        self
-    }
-
     fn failed(message: String, target: Option<String>) -> Self {
         Outcome {
             status: Status::Failed,
@@ -82,11 +73,33 @@ pub(crate) async fn execute<R: TaskRunner>(
 ) -> Outcome {
     let task = &ctx.playbook.tasks[id];
     let scope = ctx.scope(task);
+    let mut outcome = attempt(&ctx, id, &scope, runner, sink, started).await;
+    // Whatever failed, the module or the task's own templates and
+    // conditions, `ignore_errors` lets the run go past it, as in Ansible.
+    if outcome.status == Status::Failed {
+        if ignores_errors(&ctx.engine, task, &scope) {
+            outcome.status = Status::Ignored;
+        } else {
+            outcome.facts.clear();
+        }
+    }
+    outcome
+}
+
+async fn attempt<R: TaskRunner>(
+    ctx: &TaskContext,
+    id: TaskId,
+    scope: &Scope,
+    runner: Arc<R>,
+    sink: EventSink,
+    started: impl FnOnce(Option<String>),
+) -> Outcome {
+    let task = &ctx.playbook.tasks[id];
     // Known before anything is evaluated, so that even a condition's error
     // cannot show a secret.
     let no_log = match &task.no_log {
         None => false,
-        Some(arg) => match ctx.engine.render(&arg.value, &scope) {
+        Some(arg) => match ctx.engine.render(&arg.value, scope) {
             Ok(Json::Bool(b)) => b,
             Ok(Json::String(s)) => modules::parse_bool(&s).unwrap_or(true),
             // Unsure means hidden: a secret must never leak by accident.
@@ -106,7 +119,7 @@ pub(crate) async fn execute<R: TaskRunner>(
     };
 
     if let Some(when) = &task.when {
-        match ctx.engine.eval_condition(&when.value, &scope) {
+        match ctx.engine.eval_condition(&when.value, scope) {
             Ok(true) => {}
             Ok(false) => {
                 started(None);
@@ -129,13 +142,12 @@ pub(crate) async fn execute<R: TaskRunner>(
                 return Outcome::failed(
                     condition_error("when", &when.location, err.to_string()),
                     None,
-                )
-                .ignored_if(ignores_errors(&ctx.engine, task, &scope));
+                );
             }
         }
     }
 
-    let args = match render_args(&ctx.engine, task, &scope) {
+    let args = match render_args(&ctx.engine, task, scope) {
         Ok(args) => args,
         Err(message) => {
             started(None);
@@ -144,11 +156,7 @@ pub(crate) async fn execute<R: TaskRunner>(
             } else {
                 message
             };
-            return Outcome::failed(message, None).ignored_if(ignores_errors(
-                &ctx.engine,
-                task,
-                &scope,
-            ));
+            return Outcome::failed(message, None);
         }
     };
     let target = runner.target_label(task, &args);
@@ -160,13 +168,13 @@ pub(crate) async fn execute<R: TaskRunner>(
         args,
         check: ctx.check,
         no_log,
-        result_reads: ctx.result_reads,
+        result_reads: ctx.result_reads.clone(),
     };
     let result = match crate::builtins::run(
         task.module.kind,
         &request.args,
         &ctx.engine,
-        &scope,
+        scope,
         ctx.verbosity,
     ) {
         Some(result) => result,
@@ -210,29 +218,27 @@ pub(crate) async fn execute<R: TaskRunner>(
         if let Some(name) = &task.register {
             own.insert(name.clone(), Json::Object(registered.clone()));
         }
-        let mut scope = scope.clone();
-        scope.push_higher(Layer::concrete(own));
+        let mut with_own = scope.clone();
+        with_own.push_higher(Layer::concrete(own));
         if let Some(cond) = &task.changed_when {
-            match ctx.engine.eval_condition(&cond.value, &scope) {
+            match ctx.engine.eval_condition(&cond.value, &with_own) {
                 Ok(value) => changed = value,
                 Err(err) => {
                     return Outcome::failed(
                         condition_error("changed_when", &cond.location, err.to_string()),
                         target,
                     )
-                    .ignored_if(ignores_errors(&ctx.engine, task, &scope))
                 }
             }
         }
         if let Some(cond) = &task.failed_when {
-            match ctx.engine.eval_condition(&cond.value, &scope) {
+            match ctx.engine.eval_condition(&cond.value, &with_own) {
                 Ok(value) => failed = value,
                 Err(err) => {
                     return Outcome::failed(
                         condition_error("failed_when", &cond.location, err.to_string()),
                         target,
                     )
-                    .ignored_if(ignores_errors(&ctx.engine, task, &scope))
                 }
             }
         }
@@ -240,12 +246,10 @@ pub(crate) async fn execute<R: TaskRunner>(
         registered.insert("failed".into(), Json::Bool(failed));
     }
 
-    let ignore = failed && ignores_errors(&ctx.engine, task, &scope);
-    let status = match (failed, ignore, changed) {
-        (true, true, _) => Status::Ignored,
-        (true, false, _) => Status::Failed,
-        (false, _, true) => Status::Changed,
-        (false, _, false) => Status::Ok,
+    let status = match (failed, changed) {
+        (true, _) => Status::Failed,
+        (false, true) => Status::Changed,
+        (false, false) => Status::Ok,
     };
     let (message, details) = if no_log {
         (message.map(|_| NO_LOG_MESSAGE.to_string()), Vec::new())
@@ -261,11 +265,7 @@ pub(crate) async fn execute<R: TaskRunner>(
         message,
         details,
         registered: Json::Object(registered),
-        facts: if failed && !ignore {
-            IndexMap::new()
-        } else {
-            facts
-        },
+        facts,
     }
 }
 

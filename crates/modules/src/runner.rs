@@ -72,10 +72,8 @@ impl AwsRunner {
     /// Lists the stacks of these accounts (concurrently), so that each
     /// task's first look at its stack needs no call; `many` marks accounts
     /// where the playbook manages enough stacks to page through a long
-    /// listing.
-    /// Lists the stacks of these accounts concurrently (see
-    /// `StackDirectory::prefetch`). Returns the accounts whose credentials
-    /// AWS refused outright, with its answer.
+    /// listing. Returns the accounts whose credentials AWS refused
+    /// outright, with its answer (see `StackDirectory::prefetch`).
     pub async fn prefetch_stacks(
         &self,
         accounts: &[(Target, bool)],

@@ -133,10 +133,26 @@ fn ok(action: &str, result: &str) -> (u16, String) {
 }
 
 fn error(code: &str, message: &str) -> (u16, String) {
+    error_with(400, code, message)
+}
+
+/// An error answer with its HTTP status; 5xx are the server's fault.
+fn error_with(status: u16, code: &str, message: &str) -> (u16, String) {
+    let kind = if status >= 500 { "Receiver" } else { "Sender" };
     (
-        400,
-        format!("<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"),
+        status,
+        format!("<ErrorResponse xmlns=\"{NS}\"><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"),
     )
+}
+
+/// DescribeStacks of the one fake stack, which is either `GONE` or in
+/// `state`.
+fn describe(state: &str) -> (u16, String) {
+    if state == "GONE" {
+        error("ValidationError", "Stack with id fake does not exist")
+    } else {
+        ok("DescribeStacks", &stack_xml(state, "n"))
+    }
 }
 
 fn stack_xml(status: &str, name_param: &str) -> String {
@@ -257,10 +273,7 @@ async fn a_stack_left_in_rollback_complete_is_deleted_and_created_afresh() {
     let fake = FakeCloudFormation::start(Arc::new(move |action: &str| {
         let mut state = s.lock().unwrap();
         match action {
-            "DescribeStacks" if *state == "GONE" => {
-                error("ValidationError", "Stack with id fake does not exist")
-            }
-            "DescribeStacks" => ok(action, &stack_xml(&state, "n")),
+            "DescribeStacks" => describe(&state),
             "DescribeStackEvents" => ok(action, "<StackEvents></StackEvents>"),
             "DeleteStack" => {
                 *state = "GONE";
@@ -434,13 +447,10 @@ async fn a_retried_create_carries_the_same_request_token() {
     let fake = FakeCloudFormation::start(Arc::new(move |action: &str| {
         let mut state = s.lock().unwrap();
         match action {
-            "DescribeStacks" if *state == "GONE" => {
-                error("ValidationError", "Stack with id fake does not exist")
-            }
-            "DescribeStacks" => ok(action, &stack_xml(&state, "n")),
+            "DescribeStacks" => describe(&state),
             "CreateStack" if *state == "GONE" => {
                 *state = "CREATE_COMPLETE";
-                (500, "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>lost</Message></Error></ErrorResponse>".into())
+                error_with(500, "InternalFailure", "lost")
             }
             "CreateStack" => ok(action, &format!("<StackId>{STACK_ID}</StackId>")),
             _ => error("InvalidAction", "not faked"),
@@ -468,7 +478,7 @@ async fn the_listing_reports_refused_credentials_but_not_missing_rights() {
     let fake = FakeCloudFormation::start(Arc::new(move |action: &str| match action {
         "DescribeStacks" => {
             let (code, message) = *a.lock().unwrap();
-            (403, format!("<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"))
+            error_with(403, code, message)
         }
         _ => error("InvalidAction", "not faked"),
     }));

@@ -132,26 +132,25 @@ impl Walker {
         engine: &Engine,
         undeclared: BTreeSet<String>,
     ) -> Result<References, TemplateError> {
+        let unknown = |kind: &str, name: &str| {
+            TemplateError::Render {
+            message: format!(
+                "unknown {kind} `{name}`: runbook does not have it (its {kind}s are listed in docs/playbooks.md#{kind}s)"
+            ),
+        }
+        };
         if let Some(name) = self.filters.iter().find(|n| !engine.knows_filter(n)) {
-            return Err(TemplateError::Render {
-                message: format!(
-                    "unknown filter `{name}`: runbook does not have it (its filters are listed in docs/playbooks.md#filters)"
-                ),
-            });
+            return Err(unknown("filter", name));
         }
         if let Some(name) = self.tests.iter().find(|n| !engine.knows_test(n)) {
-            return Err(TemplateError::Render {
-                message: format!(
-                    "unknown test `{name}`: runbook does not have it (its tests are listed in docs/playbooks.md#tests)"
-                ),
-            });
+            return Err(unknown("test", name));
         }
         // minijinja's own analysis knows loop and `set` locals; keep only
         // the names it agrees come from outside. A global function's name
         // (`q`, `range`, `debug`, ...) is still a read: a variable of that
         // name shadows the function. It just need not be defined.
-        let names: BTreeSet<String> = undeclared.clone();
-        let needed = |n: &String| undeclared.contains(n) && !engine.is_global(n);
+        let names = undeclared;
+        let needed = |n: &String| names.contains(n) && !engine.is_global(n);
         let required = if self.unknown {
             names.iter().filter(|n| needed(n)).cloned().collect()
         } else {

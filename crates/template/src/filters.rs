@@ -321,16 +321,21 @@ fn ternary(value: Value, when_true: Value, when_false: Value, when_none: Option<
     }
 }
 
-/// `dict2items(key_name='key', value_name='value')`: a mapping as a list of
-/// `{key, value}` entries, in the mapping's order.
-fn dict2items(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+/// The `key_name` / `value_name` options of `dict2items` and `items2dict`.
+fn entry_names(kwargs: &Kwargs) -> Result<(String, String), Error> {
     let key_name: Option<String> = kwargs.get("key_name")?;
     let value_name: Option<String> = kwargs.get("value_name")?;
     kwargs.assert_all_used()?;
-    let (key_name, value_name) = (
+    Ok((
         key_name.unwrap_or_else(|| "key".into()),
         value_name.unwrap_or_else(|| "value".into()),
-    );
+    ))
+}
+
+/// `dict2items(key_name='key', value_name='value')`: a mapping as a list of
+/// `{key, value}` entries, in the mapping's order.
+fn dict2items(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let (key_name, value_name) = entry_names(&kwargs)?;
     let Json::Object(map) = as_json(&value)? else {
         return Err(invalid(format!(
             "dict2items requires a mapping, got {}",
@@ -352,13 +357,7 @@ fn dict2items(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
 /// `items2dict(key_name='key', value_name='value')`: the reverse of
 /// `dict2items`.
 fn items2dict(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key_name: Option<String> = kwargs.get("key_name")?;
-    let value_name: Option<String> = kwargs.get("value_name")?;
-    kwargs.assert_all_used()?;
-    let (key_name, value_name) = (
-        key_name.unwrap_or_else(|| "key".into()),
-        value_name.unwrap_or_else(|| "value".into()),
-    );
+    let (key_name, value_name) = entry_names(&kwargs)?;
     let Json::Array(items) = as_json(&value)? else {
         return Err(invalid(format!(
             "items2dict requires a list, got {}",
