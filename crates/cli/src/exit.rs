@@ -1,4 +1,7 @@
-//! Exit codes, following ansible-playbook's where the meaning matches.
+//! Exit codes, following ansible-playbook's where the meaning matches, and
+//! the one place that decides which error gives which.
+
+use runbook_engine::Error;
 
 /// Everything worked.
 pub const OK: i32 = 0;
@@ -18,3 +21,15 @@ pub const INVALID_PLAYBOOK: i32 = 4;
 pub const BAD_OPTIONS: i32 = 5;
 /// Interrupted with Ctrl-C (ansible-playbook: user interrupted).
 pub const INTERRUPTED: i32 = 99;
+
+/// The exit code for a command's error.
+pub fn code(err: &Error) -> i32 {
+    match err {
+        Error::ExtraVars(_) => BAD_OPTIONS,
+        Error::Unreadable(_) | Error::Other(_) => ERROR,
+        Error::Invalid(_) | Error::MissingImports(_) => INVALID_PLAYBOOK,
+        Error::Unreachable(_) => UNREACHABLE,
+        Error::Teardown(_) | Error::TasksFailed(_) => TASK_FAILED,
+        Error::Interrupted => INTERRUPTED,
+    }
+}

@@ -1,4 +1,5 @@
-//! The `runbook` binary: parse arguments, run a command, exit with its code.
+//! The `runbook` binary: parse arguments, run a command, print, and turn
+//! the outcome into an exit code in one place.
 
 mod args;
 mod commands;
@@ -7,5 +8,5 @@ mod exit;
 mod report;
 
 fn main() {
-    std::process::exit(commands::run());
+    std::process::exit(commands::main());
 }

@@ -16,6 +16,11 @@ pub enum Status {
 }
 
 impl Status {
+    /// Failed, or not run because a task it waits for failed.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Failed | Status::Blocked)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Status::Ok => "ok",

@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use runbook_playbook::{modules, Json, Playbook, Task, TaskId};
+use runbook_module::schema::{check_value, parse_bool};
+use runbook_module::{Call, ModuleFailure, ResultReads, Services, NO_LOG_MESSAGE};
+use runbook_playbook::{Json, Playbook, Task, TaskId};
 use runbook_template::{Engine, Layer, Scope, OMIT};
 
-use crate::runner::{EventSink, ModuleFailure, TaskRequest, TaskRunner};
+use crate::progress::EventSink;
 use crate::Status;
-
-pub(crate) const NO_LOG_MESSAGE: &str =
-    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 /// What running a task produced.
 pub(crate) struct Outcome {
@@ -22,6 +21,8 @@ pub(crate) struct Outcome {
     /// The value for `register`.
     pub registered: Json,
     pub facts: IndexMap<String, Json>,
+    /// The rendered options the module ran with, when it ran.
+    pub args: Option<IndexMap<String, Json>>,
 }
 
 impl Outcome {
@@ -41,6 +42,7 @@ impl Outcome {
             details: Vec::new(),
             registered: serde_json::json!({"changed": false, "failed": true, "msg": message}),
             facts: IndexMap::new(),
+            args: None,
         }
     }
 }
@@ -54,7 +56,8 @@ pub(crate) struct TaskContext {
     pub facts: Arc<Vec<Layer>>,
     pub check: bool,
     pub verbosity: u8,
-    pub result_reads: runbook_graph::ResultReads,
+    pub result_reads: ResultReads,
+    pub services: Arc<Services>,
 }
 
 impl TaskContext {
@@ -64,16 +67,15 @@ impl TaskContext {
     }
 }
 
-pub(crate) async fn execute<R: TaskRunner>(
+pub(crate) async fn execute(
     ctx: TaskContext,
     id: TaskId,
-    runner: Arc<R>,
     sink: EventSink,
     started: impl FnOnce(Option<String>),
 ) -> Outcome {
     let task = &ctx.playbook.tasks[id];
     let scope = ctx.scope(task);
-    let mut outcome = attempt(&ctx, id, &scope, runner, sink, started).await;
+    let mut outcome = attempt(&ctx, id, &scope, sink, started).await;
     // Whatever failed, the module or the task's own templates and
     // conditions, `ignore_errors` lets the run go past it, as in Ansible.
     if outcome.status == Status::Failed {
@@ -86,11 +88,10 @@ pub(crate) async fn execute<R: TaskRunner>(
     outcome
 }
 
-async fn attempt<R: TaskRunner>(
+async fn attempt(
     ctx: &TaskContext,
     id: TaskId,
     scope: &Scope,
-    runner: Arc<R>,
     sink: EventSink,
     started: impl FnOnce(Option<String>),
 ) -> Outcome {
@@ -101,7 +102,7 @@ async fn attempt<R: TaskRunner>(
         None => false,
         Some(arg) => match ctx.engine.render(&arg.value, scope) {
             Ok(Json::Bool(b)) => b,
-            Ok(Json::String(s)) => modules::parse_bool(&s).unwrap_or(true),
+            Ok(Json::String(s)) => parse_bool(&s).unwrap_or(true),
             // Unsure means hidden: a secret must never leak by accident.
             _ => true,
         },
@@ -135,6 +136,7 @@ async fn attempt<R: TaskRunner>(
                         "false_condition": when.value,
                     }),
                     facts: IndexMap::new(),
+                    args: None,
                 };
             }
             Err(err) => {
@@ -159,27 +161,25 @@ async fn attempt<R: TaskRunner>(
             return Outcome::failed(message, None);
         }
     };
-    let target = runner.target_label(task, &args);
+    let target = task.module.target_label(&args, &ctx.services);
     started(target.clone());
 
-    let request = TaskRequest {
-        playbook: ctx.playbook.clone(),
-        task: id,
-        args,
-        check: ctx.check,
-        no_log,
-        result_reads: ctx.result_reads.clone(),
-    };
-    let result = match crate::builtins::run(
-        task.module.kind,
-        &request.args,
-        &ctx.engine,
-        scope,
-        ctx.verbosity,
-    ) {
-        Some(result) => result,
-        None => runner.run(request, sink).await,
-    };
+    let ran_with = args.clone();
+    let result = task
+        .module
+        .run(Call {
+            args,
+            check: ctx.check,
+            no_log,
+            verbosity: ctx.verbosity,
+            reads: &ctx.result_reads,
+            engine: &ctx.engine,
+            scope,
+            base_dir: &ctx.playbook.dir,
+            progress: &sink,
+            services: &ctx.services,
+        })
+        .await;
 
     let (mut changed, mut failed, mut registered, message, details, facts) = match result {
         Ok(output) => {
@@ -266,6 +266,7 @@ async fn attempt<R: TaskRunner>(
         details,
         registered: Json::Object(registered),
         facts,
+        args: Some(ran_with),
     }
 }
 
@@ -276,7 +277,7 @@ fn ignores_errors(engine: &Engine, task: &Task, scope: &Scope) -> bool {
         None => false,
         Some(arg) => match engine.render(&arg.value, scope) {
             Ok(Json::Bool(b)) => b,
-            Ok(Json::String(s)) => modules::parse_bool(&s) == Some(true),
+            Ok(Json::String(s)) => parse_bool(&s) == Some(true),
             _ => false,
         },
     }
@@ -297,21 +298,22 @@ fn render_args(
         let Some(value) = drop_omitted(value) else {
             continue;
         };
-        if let Some(spec) = task.module.option(name) {
-            modules::check_value(spec, &value).map_err(|message| {
-                format!(
-                    "{message} (module {}, at {})",
-                    task.module.fqcn, arg.location
-                )
+        let module = task.module.spec();
+        if let Some(spec) = module.option(name) {
+            // A value that held a template is not quoted: it may be a secret.
+            let literal = arg.value == value;
+            check_value(spec, &value, literal).map_err(|message| {
+                format!("{message} (module {}, at {})", module.fqcn, arg.location)
             })?;
         }
         out.insert(name.clone(), value);
     }
-    for spec in task.module.options.iter().filter(|o| o.required) {
+    let module = task.module.spec();
+    for spec in module.options.iter().filter(|o| o.required) {
         if !out.contains_key(spec.name) {
             return Err(format!(
                 "missing required option `{}` for module {} (it rendered to omit)",
-                spec.name, task.module.fqcn
+                spec.name, module.fqcn
             ));
         }
     }

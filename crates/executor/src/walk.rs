@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use runbook_graph::TaskGraph;
+use runbook_module::{ResultReads, Services};
 use runbook_playbook::{Json, Playbook, TaskId};
 use runbook_template::{Engine, Layer};
 use tokio::task::JoinSet;
 
-use crate::runner::{EventSink, TaskRunner};
+use crate::progress::EventSink;
 use crate::task::{execute, Outcome, TaskContext};
 use crate::{Event, Reporter, Status};
 
@@ -45,6 +46,9 @@ pub struct TaskRecord {
     pub started: Instant,
     pub finished: Instant,
     pub message: Option<String>,
+    /// The rendered options the module ran with, when it ran (never
+    /// shown: they may hold secrets).
+    pub args: Option<IndexMap<String, Json>>,
 }
 
 #[derive(Debug)]
@@ -70,12 +74,13 @@ impl RunSummary {
     }
 }
 
-/// Runs the playbook's tasks along the graph.
-pub async fn run<R: TaskRunner>(
+/// Runs the playbook's tasks along the graph. `services` are handed to
+/// every module (the AWS context).
+pub async fn run(
     playbook: Arc<Playbook>,
     graph: &TaskGraph,
     extra_vars: Arc<IndexMap<String, Json>>,
-    runner: Arc<R>,
+    services: Arc<Services>,
     options: RunOptions,
     reporter: Arc<dyn Reporter>,
 ) -> RunSummary {
@@ -117,6 +122,7 @@ pub async fn run<R: TaskRunner>(
                     started: now,
                     finished: now,
                     message: None,
+                    args: None,
                 });
                 release(graph, id, true, &mut waiting, &mut blocked, &mut ready);
                 continue;
@@ -132,7 +138,8 @@ pub async fn run<R: TaskRunner>(
                     .result_reads
                     .get(id)
                     .cloned()
-                    .unwrap_or(runbook_graph::ResultReads::Anything),
+                    .unwrap_or(ResultReads::Anything),
+                services: services.clone(),
             };
             let sink = EventSink {
                 task: id,
@@ -142,7 +149,6 @@ pub async fn run<R: TaskRunner>(
             };
             let reporter = reporter.clone();
             let name = task.display_name();
-            let runner = runner.clone();
             let spawned_at = Instant::now();
             let handle = running.spawn(async move {
                 let started = Instant::now();
@@ -153,7 +159,7 @@ pub async fn run<R: TaskRunner>(
                         target,
                     })
                 };
-                let outcome = execute(ctx, id, runner, sink, announce).await;
+                let outcome = execute(ctx, id, sink, announce).await;
                 (id, started, outcome)
             });
             in_flight.insert(handle.id(), (id, spawned_at));
@@ -205,6 +211,7 @@ pub async fn run<R: TaskRunner>(
             started,
             finished,
             message: outcome.message,
+            args: outcome.args,
         });
         if failed && !options.keep_going {
             stopping = true;

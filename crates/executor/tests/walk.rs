@@ -6,48 +6,61 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use runbook_executor::{
-    run, Event, EventSink, ModuleFailure, ModuleOutput, Reporter, RunOptions, RunSummary, Status,
-    TaskRequest, TaskRunner,
+use runbook_executor::{run, Event, Reporter, RunOptions, RunSummary, Status};
+use runbook_module::{
+    BoxFuture, Call, Json, Module, ModuleFailure, ModuleOutput, ModuleSpec, OptionKind, OptionSpec,
+    Registry, Services,
 };
-use runbook_playbook::{Json, ModuleKind};
 use serde_json::json;
 
-/// Builtins (set_fact, debug, fail) never reach a runner; a cloudformation
-/// task here sleeps for
-/// `template_parameters.Sleep` ms and "outputs" its parameters.
-struct FakeRunner;
+/// A module that only exists here: it sleeps `outputs.Sleep` ms, reports
+/// progress, and registers its `outputs`; `id: panic` makes it panic.
+/// Builtins (set_fact, debug, fail, assert) come from the real registry.
+struct Work;
 
-impl TaskRunner for FakeRunner {
-    async fn run(
-        &self,
-        request: TaskRequest,
-        events: EventSink,
-    ) -> Result<ModuleOutput, ModuleFailure> {
-        let args = &request.args;
-        match request.task().module.kind {
-            ModuleKind::CloudFormation => {
-                let params = args
-                    .get("template_parameters")
-                    .cloned()
-                    .unwrap_or(json!({}));
-                let sleep = params.get("Sleep").and_then(Json::as_u64).unwrap_or(0);
-                if args.get("stack_name") == Some(&json!("panic")) {
-                    panic!("the fake module broke");
-                }
-                events.progress("working");
-                tokio::time::sleep(Duration::from_millis(sleep)).await;
-                let mut result = serde_json::Map::new();
-                result.insert("stack_outputs".into(), params);
-                Ok(ModuleOutput {
-                    changed: true,
-                    result,
-                    ..Default::default()
-                })
-            }
-            other => Err(ModuleFailure::new(format!("fake runner has no {other:?}"))),
-        }
+static WORK_OPTIONS: [OptionSpec; 3] = [
+    OptionSpec::new("id", OptionKind::Str).required(),
+    OptionSpec::new("outputs", OptionKind::Dict),
+    OptionSpec::new("flag", OptionKind::Bool),
+];
+
+static WORK: ModuleSpec = ModuleSpec {
+    fqcn: "example.fake.work",
+    short: "work",
+    options: &WORK_OPTIONS,
+    unsupported: &[],
+    free_keys: false,
+    groups: &[],
+    result_fields: &["outputs"],
+};
+
+impl Module for Work {
+    fn spec(&self) -> &'static ModuleSpec {
+        &WORK
     }
+
+    fn run<'a>(&'a self, call: Call<'a>) -> BoxFuture<'a, Result<ModuleOutput, ModuleFailure>> {
+        Box::pin(async move {
+            let outputs = call.args.get("outputs").cloned().unwrap_or(json!({}));
+            let sleep = outputs.get("Sleep").and_then(Json::as_u64).unwrap_or(0);
+            if call.args.get("id") == Some(&json!("panic")) {
+                panic!("the fake module broke");
+            }
+            call.progress.progress("working".into());
+            tokio::time::sleep(Duration::from_millis(sleep)).await;
+            let mut result = serde_json::Map::new();
+            result.insert("outputs".into(), outputs);
+            Ok(ModuleOutput {
+                changed: true,
+                result,
+                ..Default::default()
+            })
+        })
+    }
+}
+
+fn registry() -> Registry {
+    runbook_modules::registry().register(Work)
 }
 
 #[derive(Default)]
@@ -64,14 +77,14 @@ async fn run_playbook(text: &str, options: RunOptions) -> (RunSummary, Vec<Event
     let path: PathBuf = dir.path().join("p.yml");
     std::fs::write(&path, text).unwrap();
     let vars = IndexMap::new();
-    let playbook = Arc::new(runbook_playbook::load(&path, &vars).unwrap());
+    let playbook = Arc::new(runbook_playbook::load(&path, &vars, &registry()).unwrap());
     let graph = runbook_graph::build(&playbook, &vars).unwrap();
     let reporter = Arc::new(Collect::default());
     let summary = run(
         playbook,
         &graph,
         Arc::new(vars),
-        Arc::new(FakeRunner),
+        Arc::new(Services::new()),
         options,
         reporter.clone(),
     )
@@ -90,7 +103,7 @@ fn statuses(summary: &RunSummary) -> Vec<Option<Status>> {
 
 fn stack(name: &str, sleep: u64, extra: &str) -> String {
     format!(
-        "    - name: {name}\n      cloudformation:\n        stack_name: {name}\n        template_body: '{{}}'\n        template_parameters:\n          Sleep: {sleep}\n{extra}"
+        "    - name: {name}\n      work:\n        id: {name}\n        outputs:\n          Sleep: {sleep}\n{extra}"
     )
 }
 
@@ -100,7 +113,11 @@ async fn independent_tasks_overlap_and_dependents_wait() {
         "- hosts: localhost\n  tasks:\n{}{}{}",
         stack("a", 200, "      register: a\n"),
         stack("b", 200, "      register: b\n"),
-        stack("c", 0, "          From: \"{{ a.stack_outputs.Sleep }}-{{ b.stack_outputs.Sleep }}\"\n      register: c\n"),
+        stack(
+            "c",
+            0,
+            "          From: \"{{ a.outputs.Sleep }}-{{ b.outputs.Sleep }}\"\n      register: c\n"
+        ),
     );
     let (summary, _) = run_playbook(&text, RunOptions::default()).await;
     let r: Vec<_> = summary.records.iter().map(|r| r.clone().unwrap()).collect();
@@ -108,10 +125,7 @@ async fn independent_tasks_overlap_and_dependents_wait() {
     assert!(r[0].started < r[1].finished && r[1].started < r[0].finished);
     // c started only after both finished, and saw their outputs.
     assert!(r[2].started >= r[0].finished && r[2].started >= r[1].finished);
-    assert_eq!(
-        summary.facts["c"]["stack_outputs"]["From"],
-        json!("200-200")
-    );
+    assert_eq!(summary.facts["c"]["outputs"]["From"], json!("200-200"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,7 +232,7 @@ async fn changed_when_and_failed_when_see_the_result() {
         stack(
             "strict",
             0,
-            "      register: strict\n      failed_when: strict.stack_outputs.Sleep == 0\n"
+            "      register: strict\n      failed_when: strict.outputs.Sleep == 0\n"
         ),
     );
     let (summary, _) = run_playbook(
@@ -247,7 +261,7 @@ async fn no_log_hides_messages_and_progress() {
 
 #[tokio::test]
 async fn bad_rendered_option_types_fail_the_task() {
-    let text = "- hosts: localhost\n  vars:\n    tp: [1]\n  tasks:\n    - name: t\n      cloudformation:\n        stack_name: s\n        template_body: \"{}\"\n        termination_protection: \"{{ tp }}\"\n";
+    let text = "- hosts: localhost\n  vars:\n    tp: [1]\n  tasks:\n    - name: t\n      work:\n        id: s\n        flag: \"{{ tp }}\"\n";
     let (summary, events) = run_playbook(text, RunOptions::default()).await;
     assert_eq!(statuses(&summary), [Some(Status::Failed)]);
     let message = events.iter().find_map(|e| match e {
@@ -256,7 +270,7 @@ async fn bad_rendered_option_types_fail_the_task() {
     });
     assert!(message
         .unwrap()
-        .starts_with("option `termination_protection` must be a boolean, found a list"),);
+        .starts_with("option `flag` must be a boolean, found a list"),);
 }
 
 #[tokio::test]
@@ -285,7 +299,7 @@ async fn assert_waits_for_the_fact_it_checks() {
     let path = dir.path().join("p.yml");
     std::fs::write(&path, text).unwrap();
     let vars = IndexMap::new();
-    let playbook = runbook_playbook::load(&path, &vars).unwrap();
+    let playbook = runbook_playbook::load(&path, &vars, &registry()).unwrap();
     let graph = runbook_graph::build(&playbook, &vars).unwrap();
     assert_eq!(graph.dependencies(1), vec![0]);
 }

@@ -2,13 +2,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 use petgraph::graph::{DiGraph, NodeIndex};
-use runbook_playbook::{
-    modules, ErrorKind, Json, Location, ModuleKind, Playbook, PlaybookError, TaskId, MAGIC_VARS,
-};
+use runbook_module::schema::suggest;
+use runbook_module::{AccountKey, Analysis, Owned, StaticFacts};
+use runbook_playbook::{ErrorKind, Json, Location, Playbook, PlaybookError, TaskId, MAGIC_VARS};
 use runbook_template::Engine;
 
 use crate::reads::{task_reads, value_reads, Read};
-use crate::targets::{analyse, AccountKey, StaticTarget};
 use crate::{EdgeReason, ExternalImport, ResultReads, TaskGraph};
 
 /// Where a variable's value comes from, for a reader at some point.
@@ -43,7 +42,7 @@ pub fn build(
     }
     builder.index_producers();
     builder.data_edges();
-    let (targets, external_imports) = builder.stack_edges();
+    let (facts, external_imports) = builder.module_edges();
     builder.depends_on_edges();
     builder.play_order_edges();
     if builder.errors.is_empty() {
@@ -52,7 +51,7 @@ pub fn build(
     if builder.errors.is_empty() {
         Ok(TaskGraph {
             graph: builder.graph,
-            targets,
+            facts,
             warnings: builder.warnings,
             external_imports,
             result_reads: result_reads(playbook, extra_vars),
@@ -90,13 +89,11 @@ impl Builder<'_> {
                     .or_default()
                     .push((task.id, EdgeReason::Register(name.clone())));
             }
-            if task.module.kind == ModuleKind::SetFact {
-                for key in task.args.keys().filter(|k| *k != "cacheable") {
-                    self.producers
-                        .entry(key.clone())
-                        .or_default()
-                        .push((task.id, EdgeReason::SetFact(key.clone())));
-                }
+            for key in task.module.sets_vars(&task.args) {
+                self.producers
+                    .entry(key.clone())
+                    .or_default()
+                    .push((task.id, EdgeReason::SetFact(key)));
             }
         }
     }
@@ -283,108 +280,60 @@ impl Builder<'_> {
         err
     }
 
-    /// Same-stack and export/import edges, from what each AWS task targets.
-    fn stack_edges(&mut self) -> (Vec<Option<StaticTarget>>, Vec<ExternalImport>) {
-        let mut external = Vec::new();
-        let mut targets = Vec::with_capacity(self.playbook.tasks.len());
+    /// Edges from what each task's module worked out before running: two
+    /// tasks that manage the same thing in one account keep file order,
+    /// and an importer waits for the exporter of the name it imports.
+    fn module_edges(&mut self) -> (Vec<StaticFacts>, Vec<ExternalImport>) {
+        let mut all = Vec::with_capacity(self.playbook.tasks.len());
         let extra_vars = std::sync::Arc::new(self.extra_vars.clone());
         for task in &self.playbook.tasks {
             let scope = self.playbook.task_scope(task, &extra_vars, &[], false);
-            targets.push(analyse(
+            let name = task.display_name();
+            let mut cx = Analysis::new(
                 &self.engine,
                 &scope,
-                task,
+                &task.args,
+                &name,
+                &task.location,
                 &mut self.errors,
                 &mut self.warnings,
-            ));
+            );
+            all.push(task.module.analyse(&mut cx));
         }
 
-        let mut stacks: BTreeMap<(AccountKey, String), Vec<TaskId>> = BTreeMap::new();
+        let mut owners: BTreeMap<(AccountKey, Owned), Vec<TaskId>> = BTreeMap::new();
         let mut exports: HashMap<(AccountKey, String), Vec<TaskId>> = HashMap::new();
         let mut imports: Vec<(TaskId, AccountKey, String, Location)> = Vec::new();
-        for (id, target) in targets.iter().enumerate() {
-            let Some(target) = target else { continue };
-            let task = &self.playbook.tasks[id];
-            let Some(account) = &target.account else {
-                if matches!(task.module.kind, ModuleKind::CloudFormation) {
-                    self.warnings.push(
-                        PlaybookError::new(
-                            ErrorKind::Unsupported,
-                            "the profile, region or endpoint depends on another task's result, so the stack's account is not known before running: same-stack and export ordering are not checked for it",
-                        )
-                        .at(task.location.clone())
-                        .in_task(task.display_name())
-                        .help("add `depends_on` if the order matters"),
-                    );
-                }
+        for (id, facts) in all.iter().enumerate() {
+            let Some(account) = facts.placement.account() else {
                 continue;
             };
-            if let Some(stack) = &target.stack_name {
-                stacks
-                    .entry((account.clone(), stack.clone()))
+            for owned in &facts.owns {
+                owners
+                    .entry((account.clone(), owned.clone()))
                     .or_default()
                     .push(id);
             }
-            let (Some(template), Some(stack)) = (&target.template, &target.stack_name) else {
-                continue;
-            };
-            let ctx = runbook_cfn::NameContext {
-                stack_name: stack.clone(),
-                region: account
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| crate::REGION_PLACEHOLDER.into()),
-                account_id: crate::account_placeholder(account),
-                partition: "aws".into(),
-                parameters: target.parameters.clone(),
-            };
-            for export in &template.exports {
-                match runbook_cfn::resolve_name(&export.expr, &ctx, template) {
-                    Some(name) if !target.state_absent => {
-                        exports.entry((account.clone(), name)).or_default().push(id)
-                    }
-                    Some(_) => {}
-                    None if target.state_absent => {}
-                    None => self.warnings.push(
-                        PlaybookError::new(
-                            ErrorKind::Unsupported,
-                            format!(
-                                "the export name of output `{}` (template line {}) cannot be worked out before running, so stacks importing it are not ordered after this one",
-                                export.output.as_deref().unwrap_or("?"),
-                                export.span.line
-                            ),
-                        )
-                        .at(task.location.clone())
-                        .in_task(task.display_name())
-                        .help("add `depends_on` to the importing tasks"),
-                    ),
-                }
+            for name in &facts.exports {
+                exports
+                    .entry((account.clone(), name.clone()))
+                    .or_default()
+                    .push(id);
             }
-            if target.state_absent {
-                continue;
-            }
-            for import in &template.imports {
-                match runbook_cfn::resolve_name(&import.expr, &ctx, template) {
-                    Some(name) => imports.push((id, account.clone(), name, task.location.clone())),
-                    None => self.warnings.push(
-                        PlaybookError::new(
-                            ErrorKind::Unsupported,
-                            format!(
-                                "the import at template line {} cannot be worked out before running, so this task is not ordered after its exporter",
-                                import.span.line
-                            ),
-                        )
-                        .at(task.location.clone())
-                        .in_task(task.display_name())
-                        .help("add `depends_on` naming the exporting task"),
-                    ),
-                }
+            for import in &facts.imports {
+                imports.push((
+                    id,
+                    account.clone(),
+                    import.name.clone(),
+                    import.location.clone(),
+                ));
             }
         }
 
-        for ((_, _), tasks) in stacks {
+        let mut external = Vec::new();
+        for ((_, owned), tasks) in owners {
             for pair in tasks.windows(2) {
-                self.edge(pair[0], pair[1], EdgeReason::SameStack);
+                self.edge(pair[0], pair[1], EdgeReason::Same(owned.kind));
             }
         }
         for (importer, account, name, location) in imports {
@@ -412,7 +361,7 @@ impl Builder<'_> {
                 }
             }
         }
-        (targets, external)
+        (all, external)
     }
 
     fn depends_on_edges(&mut self) {
@@ -435,7 +384,7 @@ impl Builder<'_> {
                         self.playbook.tasks.iter().flat_map(|t| {
                             t.name.as_deref().into_iter().chain(t.register.as_deref())
                         });
-                    let hint = modules::suggest(wanted, names);
+                    let hint = suggest(wanted, names);
                     let mut err = PlaybookError::new(
                         ErrorKind::Schema,
                         format!("`depends_on: {wanted}` names no task (by name or register)"),
@@ -590,10 +539,7 @@ fn result_reads(playbook: &Playbook, extra_vars: &IndexMap<String, Json>) -> Vec
     let mut texts: Vec<(&str, bool)> = Vec::new();
     for task in &playbook.tasks {
         for (option, arg) in &task.args {
-            let bare = matches!(
-                (task.module.kind, option.as_str()),
-                (ModuleKind::Assert, "that") | (ModuleKind::Debug, "var")
-            );
+            let bare = task.module.spec().is_expression(option);
             texts.extend(
                 crate::reads::strings(&arg.value)
                     .into_iter()
@@ -646,7 +592,7 @@ fn result_reads(playbook: &Playbook, extra_vars: &IndexMap<String, Json>) -> Vec
         .tasks
         .iter()
         .map(|task| match &task.register {
-            None => ResultReads::Fields(Default::default()),
+            None => ResultReads::nothing(),
             Some(name) => reads_of(&paths, name),
         })
         .collect()

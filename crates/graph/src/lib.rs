@@ -9,28 +9,18 @@
 mod build;
 mod reads;
 mod render;
-mod targets;
 
 use std::fmt;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
+use runbook_module::{AccountKey, StaticFacts};
 use runbook_playbook::{PlaybookError, TaskId};
 
 pub use build::build;
 pub use render::Format;
-pub use targets::{AccountKey, StaticTarget};
-
-/// The stand-in for an account id in names resolved before running: the
-/// same for every stack of one account key, so exports and imports of one
-/// account still match. `apply` replaces it with the real id.
-pub fn account_placeholder(account: &AccountKey) -> String {
-    format!("<account of {account}>")
-}
-
-/// The stand-in for the region of a task that names none.
-pub const REGION_PLACEHOLDER: &str = "<region>";
+pub use runbook_module::ResultReads;
 
 /// Why one task waits for another.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,10 +31,10 @@ pub enum EdgeReason {
     SetFact(String),
     /// Sets a variable the other task read (or set) before it.
     Overwrites(String),
-    /// Imports a CloudFormation export the other task's stack makes.
+    /// Imports a name the other task exports (a CloudFormation export).
     Export(String),
-    /// Targets the same stack, so file order is kept.
-    SameStack,
+    /// Manages the same thing (a stack), so file order is kept.
+    Same(&'static str),
     DependsOn,
     /// Plays run in file order: the next play starts after this one ends.
     PlayOrder,
@@ -59,7 +49,7 @@ impl fmt::Display for EdgeReason {
             EdgeReason::SetFact(name) => write!(f, "set_fact {name}"),
             EdgeReason::Overwrites(name) => write!(f, "overwrites {name}"),
             EdgeReason::Export(name) => write!(f, "export {name}"),
-            EdgeReason::SameStack => write!(f, "same stack"),
+            EdgeReason::Same(kind) => write!(f, "same {kind}"),
             EdgeReason::DependsOn => write!(f, "depends_on"),
             EdgeReason::PlayOrder => write!(f, "play order"),
             EdgeReason::Teardown => write!(f, "teardown order"),
@@ -71,8 +61,9 @@ impl fmt::Display for EdgeReason {
 #[derive(Debug)]
 pub struct TaskGraph {
     graph: DiGraph<TaskId, EdgeReason>,
-    /// What each AWS task targets, as far as it is known before running.
-    pub targets: Vec<Option<StaticTarget>>,
+    /// What each task's module worked out before running: where it acts,
+    /// what it manages, exports and imports.
+    pub facts: Vec<StaticFacts>,
     /// Problems that do not stop a run (an import name that cannot be
     /// resolved, an import no task exports).
     pub warnings: Vec<PlaybookError>,
@@ -82,26 +73,6 @@ pub struct TaskGraph {
     /// Per task: what the playbook may read of its registered result, so
     /// that modules can skip calls whose only use is a field nobody reads.
     pub result_reads: Vec<ResultReads>,
-}
-
-/// What the playbook may read of one task's registered result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResultReads {
-    /// Only these top-level fields (`r.stack_outputs.X` reads
-    /// `stack_outputs`); empty when nothing reads it.
-    Fields(std::collections::BTreeSet<String>),
-    /// The whole result may be read (`debug: var=r`, `r is changed`,
-    /// `r[key]`).
-    Anything,
-}
-
-impl ResultReads {
-    pub fn may_read(&self, field: &str) -> bool {
-        match self {
-            ResultReads::Fields(fields) => fields.contains(field),
-            ResultReads::Anything => true,
-        }
-    }
 }
 
 /// An import that must be satisfied by an export already in the account.
@@ -199,10 +170,10 @@ impl TaskGraph {
         }
         TaskGraph {
             graph,
-            targets: vec![None; keep.len()],
+            facts: vec![StaticFacts::default(); keep.len()],
             warnings: Vec::new(),
             external_imports: Vec::new(),
-            result_reads: vec![ResultReads::Fields(Default::default()); keep.len()],
+            result_reads: vec![ResultReads::nothing(); keep.len()],
         }
     }
 

@@ -1,7 +1,7 @@
 //! What each task reads: variable names found in its options, `when`,
 //! `changed_when`/`failed_when` and name, with where each was written.
 
-use runbook_playbook::{ErrorKind, Json, Location, ModuleKind, PlaybookError, Task};
+use runbook_playbook::{ErrorKind, Json, Location, PlaybookError, Task};
 use runbook_template::analysis::{expression_references, references};
 use runbook_template::{Engine, References};
 
@@ -46,10 +46,7 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
     for (option, arg) in &task.args {
         // `assert: that` and `debug: var` hold bare expressions, not
         // templates.
-        let bare = matches!(
-            (task.module.kind, option.as_str()),
-            (ModuleKind::Assert, "that") | (ModuleKind::Debug, "var")
-        );
+        let bare = task.module.spec().is_expression(option);
         for text in strings(&arg.value) {
             let refs = if bare {
                 expression_references(engine, text)

@@ -70,7 +70,7 @@ impl TaskGraph {
         let nodes: Vec<_> = playbook
             .tasks
             .iter()
-            .map(|t| json!({"id": t.id, "name": t.display_name(), "module": t.module.fqcn}))
+            .map(|t| json!({"id": t.id, "name": t.display_name(), "module": t.module.spec().fqcn}))
             .collect();
         let edges: Vec<_> = self
             .edges()
@@ -93,7 +93,12 @@ impl TaskGraph {
                     .into_iter()
                     .map(|d| format!("`{}`", playbook.tasks[d].display_name()))
                     .collect();
-                let _ = write!(out, "  - {} [{}]", task.display_name(), task.module.short);
+                let _ = write!(
+                    out,
+                    "  - {} [{}]",
+                    task.display_name(),
+                    task.module.spec().short
+                );
                 if !waits.is_empty() {
                     let _ = write!(out, " after {}", waits.join(", "));
                 }

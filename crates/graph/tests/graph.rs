@@ -29,7 +29,7 @@ fn graph_of(
     path: &Path,
     vars: &IndexMap<String, Json>,
 ) -> (Playbook, Result<TaskGraph, Vec<PlaybookError>>) {
-    let playbook = load(path, vars).expect("playbook loads");
+    let playbook = load(path, vars, &runbook_modules::registry()).expect("playbook loads");
     let graph = build(&playbook, vars);
     (playbook, graph)
 }

@@ -1,10 +1,80 @@
-//! What the AWS modules do. [`AwsRunner`] is the executor's runner for
-//! real AWS: it picks each task's account from its `profile`, `region` and
-//! `endpoint_url`, and shares one client per account through the pool.
+//! What each module does, one place per module, and the registry that
+//! names them. The AWS modules share an [`AwsContext`] (the client pool and
+//! caches) that the run provides through `Services`.
 
-mod caller_info;
-mod cloudformation;
-mod cloudformation_info;
-mod runner;
+mod aws;
+mod builtin;
 
-pub use runner::{AwsRunner, RunnerSettings};
+use runbook_module::Registry;
+
+pub use aws::preflight::{ImportProblem, Reached, Unreachable};
+pub use aws::{AwsContext, RunnerSettings};
+
+/// Every module runbook runs. Adding a module is one line here.
+pub fn registry() -> Registry {
+    Registry::new()
+        .register(aws::cloudformation::CloudFormation)
+        .register(aws::cloudformation_info::CloudFormationInfo)
+        .register(aws::caller_info::CallerInfo)
+        .register(builtin::SetFact)
+        .register(builtin::Debug)
+        .register(builtin::Assert)
+        .register(builtin::Fail)
+        .refuse(REFUSED)
+}
+
+/// Upstream modules people reach for that runbook does not run: the error
+/// says so instead of "unknown module".
+const REFUSED: &[&str] = &[
+    "command",
+    "shell",
+    "copy",
+    "template",
+    "file",
+    "include_tasks",
+    "import_tasks",
+    "include_role",
+    "import_role",
+    "include_vars",
+    "pause",
+    "uri",
+    "s3_bucket",
+    "iam_role",
+    "cloudformation_stack_set",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_modules_by_any_name() {
+        let registry = registry();
+        assert_eq!(
+            registry.find("cloudformation").unwrap().spec().fqcn,
+            "amazon.aws.cloudformation"
+        );
+        assert_eq!(
+            registry
+                .find("amazon.aws.aws_caller_info")
+                .unwrap()
+                .spec()
+                .short,
+            "aws_caller_info"
+        );
+        assert_eq!(
+            registry.find("ansible.legacy.debug").unwrap().spec().short,
+            "debug"
+        );
+        assert!(registry.find("cloudformaton").is_none());
+        assert!(registry.is_refused("community.aws.cloudformation_stack_set"));
+        assert_eq!(registry.group("aws").count(), 3);
+    }
+
+    #[test]
+    fn cloudformation_options_keep_their_aliases() {
+        let registry = registry();
+        let cf = registry.find("cloudformation").unwrap().spec();
+        assert_eq!(cf.option("aws_profile").unwrap().name, "profile");
+    }
+}

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use indexmap::IndexMap;
 use runbook_aws::{ClientPool, PoolSettings};
 use runbook_executor::{run, Event, Reporter, RunOptions, Status};
-use runbook_modules::{AwsRunner, RunnerSettings};
+use runbook_module::Services;
+use runbook_modules::{AwsContext, RunnerSettings};
 
 const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
 const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/fake/1";
@@ -203,7 +204,8 @@ async fn apply_with_attempts(
     let path = dir.path().join("p.yml");
     std::fs::write(&path, play).unwrap();
     let vars = IndexMap::new();
-    let playbook = Arc::new(runbook_playbook::load(&path, &vars).unwrap());
+    let playbook =
+        Arc::new(runbook_playbook::load(&path, &vars, &runbook_modules::registry()).unwrap());
     let graph = runbook_graph::build(&playbook, &vars).unwrap();
     let pool = ClientPool::new(PoolSettings {
         max_attempts,
@@ -215,7 +217,7 @@ async fn apply_with_attempts(
         ]),
         ..PoolSettings::default()
     });
-    let runner = AwsRunner::new(
+    let aws = AwsContext::new(
         pool,
         RunnerSettings {
             wait_timeout: std::time::Duration::from_secs(10),
@@ -228,7 +230,7 @@ async fn apply_with_attempts(
         playbook,
         &graph,
         Arc::new(vars),
-        Arc::new(runner),
+        Arc::new(Services::new().with(Arc::new(aws))),
         RunOptions {
             check,
             ..RunOptions::default()
@@ -492,7 +494,7 @@ async fn the_listing_reports_refused_credentials_but_not_missing_rights() {
         ]),
         ..PoolSettings::default()
     });
-    let runner = AwsRunner::new(pool, RunnerSettings::default());
+    let aws = AwsContext::new(pool, RunnerSettings::default());
     let target = runbook_aws::Target {
         profile: None,
         region: Some("us-east-1".into()),
@@ -500,7 +502,7 @@ async fn the_listing_reports_refused_credentials_but_not_missing_rights() {
     };
     let accounts = [(target.clone(), false)];
 
-    let refused = runner.prefetch_stacks(&accounts).await;
+    let refused = aws.prefetch_stacks(&accounts).await;
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].0, target);
     assert_eq!(refused[0].1.code.as_deref(), Some("ExpiredToken"));
@@ -509,6 +511,6 @@ async fn the_listing_reports_refused_credentials_but_not_missing_rights() {
         "AccessDenied",
         "not authorized to perform: cloudformation:DescribeStacks",
     );
-    assert!(runner.prefetch_stacks(&accounts).await.is_empty());
+    assert!(aws.prefetch_stacks(&accounts).await.is_empty());
     assert_eq!(cfn_actions(&fake), ["DescribeStacks", "DescribeStacks"]);
 }

@@ -60,7 +60,7 @@ fn mapping_from_yaml(text: &str) -> Result<IndexMap<String, Json>, String> {
         Json::Null => Ok(IndexMap::new()),
         other => Err(format!(
             "expected a mapping of variables, found {}",
-            crate::modules::json_kind(&other)
+            runbook_module::schema::json_kind(&other)
         )),
     }
 }

@@ -4,17 +4,12 @@
 //! Loading goes raw YAML -> [`Playbook`]; every unknown keyword, module or
 //! option is an error naming it, never silently ignored.
 
-mod error;
 pub mod extra_vars;
 mod load;
 mod model;
-pub mod modules;
 mod vars;
 
-pub use error::{ErrorKind, Location, PlaybookError};
 pub use load::load;
-pub use model::{Arg, Play, Playbook, Task, TaskId};
-pub use modules::{ModuleKind, ModuleSpec, OptionKind, OptionSpec};
+pub use model::{Play, Playbook, Task, TaskId};
+pub use runbook_module::{Arg, ErrorKind, Json, Location, PlaybookError};
 pub use vars::MAGIC_VARS;
-
-pub type Json = serde_json::Value;

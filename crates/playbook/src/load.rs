@@ -2,12 +2,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
+use runbook_module::schema::{self, suggest};
+use runbook_module::{ModuleRef, Registry};
 use runbook_yaml::{Mapping, Node, Span, Value};
 
 use crate::extra_vars::{is_identifier, split_words};
-use crate::model::{Arg, Play, Playbook, Task};
-use crate::modules::{self, ModuleSpec};
-use crate::{ErrorKind, Json, Location, PlaybookError};
+use crate::model::{Play, Playbook, Task};
+use crate::{Arg, ErrorKind, Json, Location, PlaybookError};
 
 const PLAY_KEYS: &[&str] = &[
     "name",
@@ -71,11 +72,13 @@ const UNSUPPORTED_TASK_KEYWORDS: &[&str] = &[
     "until",
 ];
 
-/// Loads and checks a playbook. `extra_vars` are needed to resolve templated
-/// `vars_files` paths. Every problem found is returned, not just the first.
+/// Loads and checks a playbook against the modules of `registry`.
+/// `extra_vars` are needed to resolve templated `vars_files` paths. Every
+/// problem found is returned, not just the first.
 pub fn load(
     path: &Path,
     extra_vars: &IndexMap<String, Json>,
+    registry: &Registry,
 ) -> Result<Playbook, Vec<PlaybookError>> {
     let file = Arc::new(path.to_path_buf());
     let source = std::fs::read_to_string(path).map_err(|e| {
@@ -109,6 +112,7 @@ pub fn load(
         file,
         dir,
         extra_vars,
+        registry,
         errors: Vec::new(),
         tasks: Vec::new(),
     };
@@ -129,6 +133,7 @@ struct Loader<'a> {
     file: Arc<PathBuf>,
     dir: PathBuf,
     extra_vars: &'a IndexMap<String, Json>,
+    registry: &'a Registry,
     errors: Vec<PlaybookError>,
     tasks: Vec<Task>,
 }
@@ -209,7 +214,7 @@ impl Loader<'_> {
                     .help = Some("list the work under `tasks`".into());
                 }
                 _ => {
-                    let hint = modules::suggest(&name, PLAY_KEYS.iter().copied());
+                    let hint = suggest(&name, PLAY_KEYS.iter().copied());
                     let err = self.schema(
                         key.span,
                         format!("unknown or unsupported play keyword `{name}`"),
@@ -489,25 +494,38 @@ impl Loader<'_> {
         };
         for (key, value) in map.iter() {
             let name = key.scalar_text();
-            let targets: Vec<&'static ModuleSpec> = match name.as_str() {
-                "group/aws" | "group/amazon.aws.aws" => {
-                    modules::MODULES.iter().filter(|m| m.aws).collect()
+            // `group/aws` or `group/amazon.aws.aws`: the group is the last
+            // part of the name.
+            let group = name
+                .strip_prefix("group/")
+                .map(|g| g.rsplit('.').next().unwrap_or(g).to_string());
+            let targets: Vec<ModuleRef> = match &group {
+                Some(group) => {
+                    let members: Vec<ModuleRef> = self.registry.group(group).cloned().collect();
+                    if members.is_empty() {
+                        self.schema(
+                            key.span,
+                            format!("`module_defaults` names `{name}`, a group no runbook module belongs to"),
+                        )
+                        .help = Some("runbook's modules belong to `group/aws`".into());
+                        continue;
+                    }
+                    members
                 }
-                _ => match modules::find(&name) {
-                    Some(spec) => vec![spec],
+                None => match self.registry.find(&name) {
+                    Some(module) => vec![module.clone()],
                     None => {
                         self.unknown_module(&name, key.span, None);
                         continue;
                     }
                 },
             };
-            let group = targets.len() > 1;
-            for spec in targets {
-                let args = self.module_args(spec, value, None, group);
-                let entry = out.entry(spec.fqcn).or_default();
+            for module in targets {
+                let args = self.module_args(&module, value, None, group.as_deref());
+                let entry = out.entry(module.spec().fqcn).or_default();
                 for (k, v) in args {
                     // A module's own defaults win over its group's.
-                    if group {
+                    if group.is_some() {
                         entry.entry(k).or_insert(v);
                     } else {
                         entry.insert(k, v);
@@ -519,29 +537,24 @@ impl Loader<'_> {
     }
 
     fn unknown_module(&mut self, name: &str, span: Span, task: Option<&str>) {
-        let err = if modules::KNOWN_UNSUPPORTED_MODULES
-            .iter()
-            .any(|m| name == *m || name.ends_with(&format!(".{m}")))
-        {
+        let list = self.registry.fqcn_list();
+        let err = if self.registry.is_refused(name) {
             let err = self.error(
                 ErrorKind::Unsupported,
                 span,
                 format!("module `{name}` is not supported by runbook"),
             );
-            err.help = Some(format!(
-                "runbook runs these modules: {}",
-                modules::fqcn_list()
-            ));
+            err.help = Some(format!("runbook runs these modules: {list}"));
             err
         } else {
-            let hint = modules::suggest(
+            let hint = suggest(
                 name,
-                modules::all_names().chain(TASK_KEYWORDS.iter().copied()),
+                self.registry.names().chain(TASK_KEYWORDS.iter().copied()),
             );
             let err = self.schema(span, format!("unknown module or keyword `{name}`"));
             err.help = Some(match hint {
                 Some(h) => format!("did you mean `{h}`?"),
-                None => format!("runbook runs these modules: {}", modules::fqcn_list()),
+                None => format!("runbook runs these modules: {list}"),
             });
             err
         };
@@ -566,7 +579,7 @@ impl Loader<'_> {
             .clone()
             .unwrap_or_else(|| format!("task at line {}", node.span.line));
         let errors_before = self.errors.len();
-        let mut module: Option<(&'static ModuleSpec, &Node, &Node)> = None;
+        let mut module: Option<(ModuleRef, &Node, &Node)> = None;
         for (key, value) in map.iter() {
             let key_name = key.scalar_text();
             if TASK_KEYWORDS.contains(&key_name.as_str()) {
@@ -590,35 +603,37 @@ impl Loader<'_> {
                 err.task = Some(label.clone());
                 continue;
             }
-            match modules::find(&key_name) {
-                Some(spec) => {
-                    if let Some((first, first_key, _)) = module {
+            match self.registry.find(&key_name).cloned() {
+                Some(found) => {
+                    if let Some((first, first_key, _)) = &module {
+                        let (first, at) = (first.spec().short, first_key.span);
                         let err = self.schema(
                             key.span,
                             format!(
-                                "a task has one module, but this one has `{}` (at {}) and `{key_name}`",
-                                first.short, first_key.span
+                                "a task has one module, but this one has `{first}` (at {at}) and `{key_name}`",
                             ),
                         );
                         err.task = Some(label.clone());
                     } else {
-                        module = Some((spec, key, value));
+                        module = Some((found, key, value));
                     }
                 }
                 None => self.unknown_module(&key_name, key.span, Some(&label)),
             }
         }
-        let Some((spec, module_key, args_node)) = module else {
+        let Some((module, module_key, args_node)) = module else {
             if self.errors.len() == errors_before {
+                let list = self.registry.fqcn_list();
                 let err = self.schema(node.span, "the task names no module");
                 err.task = Some(label.clone());
-                err.help = Some(format!("add one of: {}", modules::fqcn_list()));
+                err.help = Some(format!("add one of: {list}"));
             }
             return None;
         };
+        let spec = module.spec();
         let mut args = defaults.get(spec.fqcn).cloned().unwrap_or_default();
-        args.extend(self.module_args(spec, args_node, Some(&label), false));
-        self.check_required(spec, &args, module_key.span, &label);
+        args.extend(self.module_args(&module, args_node, Some(&label), None));
+        self.check_required(&module, &args, module_key.span, &label);
 
         let arg = |loader: &mut Self, key: &str| -> Option<Arg> {
             map.entry(key).map(|(k, v)| {
@@ -705,7 +720,7 @@ impl Loader<'_> {
             play,
             name,
             location: self.loc(node.span),
-            module: spec,
+            module,
             args,
             register,
             when,
@@ -721,13 +736,15 @@ impl Loader<'_> {
 
     /// Reads a module's options (mapping or `k=v` string), checking names
     /// and the types of values that hold no template.
+    /// `group` is set when reading a group's defaults (`group/aws`).
     fn module_args(
         &mut self,
-        spec: &'static ModuleSpec,
+        module: &ModuleRef,
         node: &Node,
         task: Option<&str>,
-        group: bool,
+        group: Option<&str>,
     ) -> IndexMap<String, Arg> {
+        let spec = module.spec();
         let mut args = IndexMap::new();
         let pairs: Vec<(String, Span, Json)> = match &node.value {
             Value::Null => Vec::new(),
@@ -782,7 +799,7 @@ impl Loader<'_> {
             let canonical = match spec.option(&key) {
                 Some(opt) => {
                     if !has_template(&value) {
-                        if let Err(message) = modules::check_value(opt, &value) {
+                        if let Err(message) = schema::check_value(opt, &value, true) {
                             let err =
                                 self.schema(span, format!("{message} (module {})", spec.fqcn));
                             err.task = task.map(str::to_string);
@@ -801,10 +818,12 @@ impl Loader<'_> {
                 // Group defaults (group/aws) may set options some of the
                 // group's modules lack, as in Ansible; the other modules
                 // of the group check the name.
-                None if group
-                    && modules::MODULES.iter().any(|m| {
-                        m.aws && (m.option(&key).is_some() || m.unsupported.contains(&key.as_str()))
-                    }) =>
+                None if group.is_some_and(|g| {
+                    self.registry.group(g).any(|m| {
+                        m.spec().option(&key).is_some()
+                            || m.spec().unsupported.contains(&key.as_str())
+                    })
+                }) =>
                 {
                     continue
                 }
@@ -822,7 +841,7 @@ impl Loader<'_> {
                 }
                 None => {
                     let names = spec.options.iter().map(|o| o.name);
-                    let hint = modules::suggest(&key, names);
+                    let hint = suggest(&key, names);
                     let err = self.schema(
                         span,
                         format!("unknown option `{key}` for module {}", spec.fqcn),
@@ -850,11 +869,12 @@ impl Loader<'_> {
 
     fn check_required(
         &mut self,
-        spec: &ModuleSpec,
+        module: &ModuleRef,
         args: &IndexMap<String, Arg>,
         span: Span,
         task: &str,
     ) {
+        let spec = module.spec();
         for opt in spec.options.iter().filter(|o| o.required) {
             if !args.contains_key(opt.name) {
                 let err = self.schema(
@@ -867,43 +887,12 @@ impl Loader<'_> {
                 err.task = Some(task.to_string());
             }
         }
-        match spec.kind {
-            modules::ModuleKind::CloudFormation => {
-                let given: Vec<&str> = ["template", "template_body", "template_url"]
-                    .into_iter()
-                    .filter(|k| args.contains_key(*k))
-                    .collect();
-                if given.len() > 1 {
-                    let err = self.schema(
-                        span,
-                        format!("options {} are mutually exclusive", given.join(", ")),
-                    );
-                    err.task = Some(task.to_string());
-                }
-                if args.contains_key("on_create_failure") && args.contains_key("disable_rollback") {
-                    let err = self.schema(
-                        span,
-                        "options on_create_failure and disable_rollback are mutually exclusive",
-                    );
-                    err.task = Some(task.to_string());
-                }
-                let absent = args.get("state").is_some_and(|a| a.value == "absent");
-                if given.is_empty() && !absent {
-                    let err = self.schema(
-                        span,
-                        "state=present needs one of `template`, `template_body` or `template_url`",
-                    );
-                    err.task = Some(task.to_string());
-                }
+        for mut err in module.check(args) {
+            if err.location.is_none() {
+                err.location = Some(self.loc(span));
             }
-            modules::ModuleKind::Debug if args.contains_key("msg") && args.contains_key("var") => {
-                let err = self.schema(
-                    span,
-                    "options `msg` and `var` of debug are mutually exclusive",
-                );
-                err.task = Some(task.to_string());
-            }
-            _ => {}
+            err.task = Some(task.to_string());
+            self.errors.push(err);
         }
     }
 }
@@ -926,7 +915,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("play.yml");
         std::fs::write(&path, text).unwrap();
-        load(&path, &IndexMap::new())
+        load(&path, &IndexMap::new(), &runbook_modules::registry())
     }
 
     fn messages(text: &str) -> Vec<String> {
@@ -951,7 +940,7 @@ mod tests {
         .unwrap();
         assert_eq!(pb.tasks.len(), 2);
         let t = &pb.tasks[0];
-        assert_eq!(t.module.short, "aws_caller_info");
+        assert_eq!(t.module.spec().short, "aws_caller_info");
         assert_eq!(t.args["region"].value, "eu-west-1");
         assert_eq!(t.args["profile"].value, "x");
         assert_eq!(t.register.as_deref(), Some("me"));
@@ -1031,7 +1020,7 @@ mod tests {
         std::fs::write(dir.path().join("vars/common.yml"), "region: eu-west-1\n").unwrap();
         let path = dir.path().join("play.yml");
         std::fs::write(&path, "- hosts: localhost\n  vars:\n    env: common\n  vars_files:\n    - \"vars/{{ env }}.yml\"\n  tasks: []\n").unwrap();
-        let pb = load(&path, &IndexMap::new()).unwrap();
+        let pb = load(&path, &IndexMap::new(), &runbook_modules::registry()).unwrap();
         assert_eq!(pb.plays[0].vars["region"], "eu-west-1");
     }
 

@@ -3,8 +3,9 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::modules::ModuleSpec;
-use crate::{Json, Location};
+use runbook_module::ModuleRef;
+
+use crate::{Arg, Json, Location};
 
 /// A task's index in the whole playbook, in file order across plays.
 pub type TaskId = usize;
@@ -34,20 +35,13 @@ pub struct Play {
     pub tasks: Vec<TaskId>,
 }
 
-/// A module option or keyword value, with where it was written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Arg {
-    pub value: Json,
-    pub location: Location,
-}
-
 #[derive(Debug, Clone)]
 pub struct Task {
     pub id: TaskId,
     pub play: usize,
     pub name: Option<String>,
     pub location: Location,
-    pub module: &'static ModuleSpec,
+    pub module: ModuleRef,
     /// Options as written (module_defaults applied), templates unrendered.
     pub args: IndexMap<String, Arg>,
     pub register: Option<String>,
@@ -66,7 +60,7 @@ impl Task {
     pub fn display_name(&self) -> String {
         match &self.name {
             Some(name) => name.clone(),
-            None => self.module.fqcn.to_string(),
+            None => self.module.spec().fqcn.to_string(),
         }
     }
 

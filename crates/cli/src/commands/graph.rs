@@ -1,14 +1,11 @@
+use runbook_engine::Error;
 use runbook_graph::Format;
 
 use crate::args::{Common, GraphFormat};
 use crate::diagnostics::Printer;
-use crate::exit;
 
-pub fn run(common: &Common, format: GraphFormat, printer: &Printer) -> i32 {
-    let analysed = match super::analyse(common, printer) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
+pub fn run(common: &Common, format: GraphFormat, printer: &Printer) -> Result<(), Error> {
+    let analysed = super::analyse(common, printer)?;
     let format = match format {
         GraphFormat::Dot => Format::Dot,
         GraphFormat::Mermaid => Format::Mermaid,
@@ -16,5 +13,5 @@ pub fn run(common: &Common, format: GraphFormat, printer: &Printer) -> i32 {
         GraphFormat::Text => Format::Text,
     };
     print!("{}", analysed.graph.render(&analysed.playbook, format));
-    exit::OK
+    Ok(())
 }

@@ -1,4 +1,5 @@
-//! Each command: parse, analyse, then (for apply) run.
+//! Each command: parse, call the engine, print. Errors come back as one
+//! type, printed and turned into an exit code in [`main`].
 
 mod apply;
 mod destroy;
@@ -6,15 +7,14 @@ mod graph;
 mod validate;
 
 use clap::Parser;
-use indexmap::IndexMap;
-use runbook_graph::TaskGraph;
-use runbook_playbook::{ErrorKind, Json, Playbook, PlaybookError};
+use runbook_engine::{Analysed, Error, Inputs};
 
 use crate::args::{Cli, Command, Common};
 use crate::diagnostics::{Level, Printer};
 use crate::exit;
 
-pub fn run() -> i32 {
+/// Runs the command line; returns the exit code.
+pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -28,65 +28,55 @@ pub fn run() -> i32 {
         }
     };
     let printer = Printer::for_stderr();
-    match cli.command {
-        Command::Validate(common) => validate::run(&common, &printer),
-        Command::Graph { common, format } => graph::run(&common, format, &printer),
-        Command::Apply(args) => apply::run(&args, &printer),
-        Command::Destroy(args) => destroy::run(&args, &printer),
-    }
-}
-
-/// The exit code for a set of playbook errors.
-pub fn code_for(errors: &[PlaybookError]) -> i32 {
-    if errors.iter().all(|e| e.kind == ErrorKind::ExtraVars) {
-        exit::BAD_OPTIONS
-    } else if errors
-        .iter()
-        .all(|e| e.kind == ErrorKind::Io && e.location.is_none())
-    {
-        // The playbook file itself cannot be read: not a playbook error.
-        exit::ERROR
-    } else {
-        exit::INVALID_PLAYBOOK
-    }
-}
-
-/// What every command starts with: extra vars, the playbook, the graph.
-pub struct Analysed {
-    pub extra_vars: IndexMap<String, Json>,
-    pub playbook: Playbook,
-    pub graph: TaskGraph,
-}
-
-/// Loads and checks everything that can be checked offline, printing
-/// errors and warnings. `Err` carries the exit code.
-pub fn analyse(common: &Common, printer: &Printer) -> Result<Analysed, i32> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
-    let extra_vars =
-        runbook_playbook::extra_vars::parse_all(&common.extra_vars, &cwd).map_err(|err| {
-            printer.print(Level::Error, &err);
-            exit::BAD_OPTIONS
-        })?;
-    let report = |errors: Vec<PlaybookError>| {
-        for err in &errors {
-            printer.print(Level::Error, err);
+    let (playbook, result) = match &cli.command {
+        Command::Validate(common) => (&common.playbook, validate::run(common, &printer)),
+        Command::Graph { common, format } => {
+            (&common.playbook, graph::run(common, *format, &printer))
         }
-        let n = errors.len();
-        eprintln!(
-            "{}: {n} error{} found, nothing was run",
-            common.playbook.display(),
-            if n == 1 { "" } else { "s" }
-        );
-        code_for(&errors)
+        Command::Apply(args) => (&args.common.playbook, apply::run(args, &printer)),
+        Command::Destroy(args) => (&args.common.playbook, destroy::run(args, &printer)),
     };
-    let playbook = runbook_playbook::load(&common.playbook, &extra_vars).map_err(report)?;
-    let graph = runbook_graph::build(&playbook, &extra_vars).map_err(report)?;
-    for warning in &graph.warnings {
+    match result {
+        Ok(()) => exit::OK,
+        Err(err) => {
+            report(&printer, playbook, &err);
+            exit::code(&err)
+        }
+    }
+}
+
+/// Prints an error's problems, each with its place.
+fn report(printer: &Printer, playbook: &std::path::Path, err: &Error) {
+    for problem in err.problems() {
+        printer.print(Level::Error, problem);
+    }
+    match err {
+        Error::Invalid(problems) | Error::Unreadable(problems) => {
+            let n = problems.len();
+            eprintln!(
+                "{}: {n} error{} found, nothing was run",
+                playbook.display(),
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        Error::Other(message) => printer.message(message, None),
+        // Failed tasks were reported as they ran, the interruption when it
+        // came.
+        _ => {}
+    }
+}
+
+/// What every command starts with: extra vars, the playbook, the graph;
+/// warnings are printed.
+pub fn analyse(common: &Common, printer: &Printer) -> Result<Analysed, Error> {
+    let inputs = Inputs {
+        playbook: common.playbook.clone(),
+        extra_vars: common.extra_vars.clone(),
+        cwd: std::env::current_dir().unwrap_or_else(|_| ".".into()),
+    };
+    let analysed = runbook_engine::analyse(&inputs)?;
+    for warning in &analysed.graph.warnings {
         printer.print(Level::Warning, warning);
     }
-    Ok(Analysed {
-        extra_vars,
-        playbook,
-        graph,
-    })
+    Ok(analysed)
 }

@@ -1,26 +1,22 @@
+use runbook_engine::Error;
+
 use crate::args::Common;
 use crate::diagnostics::Printer;
-use crate::exit;
 
-pub fn run(common: &Common, printer: &Printer) -> i32 {
-    match super::analyse(common, printer) {
-        Ok(analysed) => {
-            let count =
-                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-            println!(
-                "{}: valid ({}, {}, {}{})",
-                common.playbook.display(),
-                count(analysed.playbook.tasks.len(), "task"),
-                count(analysed.graph.edges().len(), "edge"),
-                count(analysed.graph.waves().len(), "wave"),
-                match analysed.graph.warnings.len() {
-                    0 => String::new(),
-                    1 => ", 1 warning".to_string(),
-                    n => format!(", {n} warnings"),
-                }
-            );
-            exit::OK
+pub fn run(common: &Common, printer: &Printer) -> Result<(), Error> {
+    let analysed = super::analyse(common, printer)?;
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    println!(
+        "{}: valid ({}, {}, {}{})",
+        common.playbook.display(),
+        count(analysed.playbook.tasks.len(), "task"),
+        count(analysed.graph.edges().len(), "edge"),
+        count(analysed.graph.waves().len(), "wave"),
+        match analysed.graph.warnings.len() {
+            0 => String::new(),
+            1 => ", 1 warning".to_string(),
+            n => format!(", {n} warnings"),
         }
-        Err(code) => code,
-    }
+    );
+    Ok(())
 }

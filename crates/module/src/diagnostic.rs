@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use runbook_yaml::Span;
 
+use crate::Json;
+
 /// A place in a file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Location {
@@ -78,4 +80,11 @@ impl PlaybookError {
         self.help = Some(help.into());
         self
     }
+}
+
+/// A module option or keyword value, with where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg {
+    pub value: Json,
+    pub location: Location,
 }

@@ -1,11 +1,13 @@
+//! What the AWS modules share during a run: one client pool, the stack
+//! listing, parsed templates and the accounts learnt in preflight.
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indexmap::IndexMap;
 use runbook_aws::{ClientPool, Target};
-use runbook_executor::{EventSink, ModuleFailure, ModuleOutput, TaskRequest, TaskRunner};
-use runbook_playbook::{Json, ModuleKind, Task};
+
+use super::cloudformation::StackDirectory;
 
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
@@ -27,26 +29,30 @@ impl Default for RunnerSettings {
     }
 }
 
-/// Runs AWS modules through a shared client pool.
-pub struct AwsRunner {
+/// The AWS side of a run, given to modules through `Services`.
+pub struct AwsContext {
     pub(crate) pool: ClientPool,
     pub(crate) settings: RunnerSettings,
     /// Accounts learnt in preflight, for labels ("cicd 111111111111").
     accounts: Mutex<HashMap<Target, String>>,
-    pub(crate) directory: crate::cloudformation::StackDirectory,
+    pub(crate) directory: StackDirectory,
     /// Parsed templates by their text: many tasks often share a few.
     templates: Mutex<HashMap<String, Arc<runbook_cfn::Template>>>,
 }
 
-impl AwsRunner {
+impl AwsContext {
     pub fn new(pool: ClientPool, settings: RunnerSettings) -> Self {
-        AwsRunner {
+        AwsContext {
             pool,
             settings,
             accounts: Mutex::new(HashMap::new()),
             directory: Default::default(),
             templates: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn pool(&self) -> &ClientPool {
+        &self.pool
     }
 
     /// Parses a template once per distinct text.
@@ -93,10 +99,6 @@ impl AwsRunner {
             .collect()
     }
 
-    pub fn pool(&self) -> &ClientPool {
-        &self.pool
-    }
-
     /// Remembers a target's account, so labels can name it.
     pub fn remember(&self, target: Target, account: String) {
         if let Ok(mut accounts) = self.accounts.lock() {
@@ -107,60 +109,14 @@ impl AwsRunner {
     pub(crate) fn account_of(&self, target: &Target) -> Option<String> {
         self.accounts.lock().ok()?.get(target).cloned()
     }
-}
 
-/// The account a task's options point at.
-pub fn target_of(args: &IndexMap<String, Json>) -> Target {
-    let text = |key: &str| args.get(key).and_then(Json::as_str).map(str::to_string);
-    Target {
-        profile: text("profile"),
-        region: text("region"),
-        endpoint_url: text("endpoint_url"),
-    }
-}
-
-impl TaskRunner for AwsRunner {
-    async fn run(
-        &self,
-        request: TaskRequest,
-        events: EventSink,
-    ) -> Result<ModuleOutput, ModuleFailure> {
-        let target = target_of(&request.args);
-        let result = match request.task().module.kind {
-            ModuleKind::CallerInfo => {
-                crate::caller_info::run(self, &target, &request.result_reads).await
-            }
-            ModuleKind::CloudFormation => {
-                crate::cloudformation::run(self, &target, &request, &events).await
-            }
-            ModuleKind::CloudFormationInfo => {
-                crate::cloudformation_info::run(self, &target, &request.args).await
-            }
-            other => Err(ModuleFailure::new(format!(
-                "{other:?} is not an AWS module"
-            ))),
-        };
-        // Learn accounts found on the way, for later labels.
-        if self.account_of(&target).is_none() {
-            if let Ok(account) = self.pool.account(&target).await {
-                self.remember(target, account);
+    /// Learns the account of a target reached during the run, for later
+    /// labels.
+    pub(crate) async fn learn_account(&self, target: &Target) {
+        if self.account_of(target).is_none() {
+            if let Ok(account) = self.pool.account(target).await {
+                self.remember(target.clone(), account);
             }
         }
-        result
-    }
-
-    fn target_label(&self, task: &Task, args: &IndexMap<String, Json>) -> Option<String> {
-        if !task.module.aws {
-            return None;
-        }
-        let target = target_of(args);
-        let mut label = target.profile.clone().unwrap_or_else(|| "default".into());
-        if let Some(account) = self.account_of(&target) {
-            label.push_str(&format!(" {account}"));
-        }
-        if let Some(region) = &target.region {
-            label.push_str(&format!(" {region}"));
-        }
-        Some(label)
     }
 }

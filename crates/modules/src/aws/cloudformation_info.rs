@@ -2,54 +2,119 @@
 
 use indexmap::IndexMap;
 use runbook_aws::{AwsError, Target};
-use runbook_executor::{ModuleFailure, ModuleOutput};
-use runbook_playbook::Json;
-use serde_json::json;
+use runbook_module::schema::flag;
+use runbook_module::{
+    Analysis, BoxFuture, Call, Module, ModuleFailure, ModuleOutput, ModuleSpec, OptionKind,
+    OptionSpec, Owned, Placement, Services, StaticFacts,
+};
+use serde_json::{json, Value as Json};
 
-use crate::runner::AwsRunner;
+use super::{AwsContext, CONNECTION, GROUP, UNSUPPORTED_CONNECTION};
 
-pub(crate) async fn run(
-    runner: &AwsRunner,
+pub struct CloudFormationInfo;
+
+static OPTIONS: [OptionSpec; 6] = [
+    OptionSpec::new("stack_name", OptionKind::Str),
+    OptionSpec::new("stack_resources", OptionKind::Bool),
+    OptionSpec::new("stack_template", OptionKind::Bool),
+    CONNECTION[0],
+    CONNECTION[1],
+    CONNECTION[2],
+];
+
+static SPEC: ModuleSpec = ModuleSpec {
+    fqcn: "amazon.aws.cloudformation_info",
+    short: "cloudformation_info",
+    options: &OPTIONS,
+    unsupported: &[
+        "all_facts",
+        "stack_events",
+        "stack_policy",
+        "stack_change_sets",
+        UNSUPPORTED_CONNECTION[0],
+        UNSUPPORTED_CONNECTION[1],
+        UNSUPPORTED_CONNECTION[2],
+        UNSUPPORTED_CONNECTION[3],
+        UNSUPPORTED_CONNECTION[4],
+        UNSUPPORTED_CONNECTION[5],
+        UNSUPPORTED_CONNECTION[6],
+        UNSUPPORTED_CONNECTION[7],
+    ],
+    free_keys: false,
+    groups: GROUP,
+    result_fields: &["cloudformation"],
+};
+
+impl Module for CloudFormationInfo {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    /// A named stack is read in file order with the tasks that change it.
+    fn analyse(&self, cx: &mut Analysis<'_>) -> StaticFacts {
+        let placement = super::placement(cx);
+        let owns = match (&placement, cx.text_now("stack_name").now().flatten()) {
+            (Placement::Account(_), Some(name)) => vec![Owned {
+                kind: "stack",
+                name,
+            }],
+            _ => Vec::new(),
+        };
+        StaticFacts {
+            placement,
+            owns,
+            ..StaticFacts::default()
+        }
+    }
+
+    fn run<'a>(&'a self, call: Call<'a>) -> BoxFuture<'a, Result<ModuleOutput, ModuleFailure>> {
+        Box::pin(async move {
+            let aws = super::context(call.services)?;
+            let target = super::target_of(&call.args);
+            let result = run(&aws, &target, &call.args).await;
+            aws.learn_account(&target).await;
+            result
+        })
+    }
+
+    fn target_label(&self, args: &IndexMap<String, Json>, services: &Services) -> Option<String> {
+        super::target_label(args, services)
+    }
+}
+
+async fn run(
+    runner: &AwsContext,
     target: &Target,
     args: &IndexMap<String, Json>,
 ) -> Result<ModuleOutput, ModuleFailure> {
     let fail = |err: AwsError| ModuleFailure::new(err.to_string());
     let client = runner.pool.cloudformation(target).await.map_err(fail)?;
     let stack_name = args.get("stack_name").and_then(Json::as_str);
-    let flag = |key: &str| match args.get(key) {
-        Some(Json::Bool(b)) => *b,
-        Some(Json::String(s)) => runbook_playbook::modules::parse_bool(s).unwrap_or(false),
-        _ => false,
-    };
-    let mut stacks = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let result = client
-            .describe_stacks()
-            .set_stack_name(stack_name.map(str::to_string))
-            .set_next_token(token.clone())
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                stacks.extend(out.stacks().iter().cloned());
-                token = out.next_token().map(str::to_string);
-                if token.is_none() {
-                    break;
-                }
-            }
-            Err(err) => {
-                let failure = runbook_aws::describe(&err);
-                // amazon.aws reports a missing stack as no facts, not an error.
-                if failure.code.as_deref() == Some("ValidationError")
-                    && failure.message.contains("does not exist")
-                {
-                    break;
-                }
+    let flag = |key: &str| flag(args.get(key)).unwrap_or(false);
+    let pages = client
+        .describe_stacks()
+        .set_stack_name(stack_name.map(str::to_string))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await;
+    let stacks = match pages {
+        Ok(pages) => pages
+            .into_iter()
+            .flat_map(|page| page.stacks.unwrap_or_default())
+            .collect(),
+        Err(err) => {
+            let failure = runbook_aws::describe(&err);
+            // amazon.aws reports a missing stack as no facts, not an error.
+            if failure.code.as_deref() == Some("ValidationError")
+                && failure.message.contains("does not exist")
+            {
+                Vec::new()
+            } else {
                 return Err(fail(AwsError::from_sdk(target, "DescribeStacks", &err)));
             }
         }
-    }
+    };
     let mut facts = serde_json::Map::new();
     for stack in &stacks {
         let name = stack.stack_name().unwrap_or_default().to_string();
@@ -87,14 +152,16 @@ pub(crate) async fn run(
             .collect();
         entry.insert("stack_tags".into(), Json::Object(tags));
         if flag("stack_resources") {
-            let out = client
+            let summaries: Vec<_> = client
                 .list_stack_resources()
                 .stack_name(&name)
+                .into_paginator()
+                .items()
                 .send()
+                .try_collect()
                 .await
                 .map_err(|err| fail(AwsError::from_sdk(target, "ListStackResources", &err)))?;
-            let list: Vec<Json> = out
-                .stack_resource_summaries()
+            let list: Vec<Json> = summaries
                 .iter()
                 .map(|r| {
                     json!({
@@ -105,8 +172,7 @@ pub(crate) async fn run(
                     })
                 })
                 .collect();
-            let by_id: serde_json::Map<String, Json> = out
-                .stack_resource_summaries()
+            let by_id: serde_json::Map<String, Json> = summaries
                 .iter()
                 .filter_map(|r| {
                     Some((

@@ -1,16 +1,59 @@
 //! `amazon.aws.aws_caller_info`: who the credentials belong to.
 
+use indexmap::IndexMap;
 use runbook_aws::{AwsError, Target};
-use runbook_executor::{ModuleFailure, ModuleOutput, ResultReads};
+use runbook_module::{
+    Analysis, BoxFuture, Call, Module, ModuleFailure, ModuleOutput, ModuleSpec, ResultReads,
+    Services, StaticFacts,
+};
 use serde_json::{json, Value as Json};
 
-use crate::runner::AwsRunner;
+use super::{AwsContext, CONNECTION, GROUP, UNSUPPORTED_CONNECTION};
+
+pub struct CallerInfo;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    fqcn: "amazon.aws.aws_caller_info",
+    short: "aws_caller_info",
+    options: &CONNECTION,
+    unsupported: &UNSUPPORTED_CONNECTION,
+    free_keys: false,
+    groups: GROUP,
+    result_fields: &["account", "account_alias", "arn", "user_id"],
+};
+
+impl Module for CallerInfo {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn analyse(&self, cx: &mut Analysis<'_>) -> StaticFacts {
+        StaticFacts {
+            placement: super::placement(cx),
+            ..StaticFacts::default()
+        }
+    }
+
+    fn run<'a>(&'a self, call: Call<'a>) -> BoxFuture<'a, Result<ModuleOutput, ModuleFailure>> {
+        Box::pin(async move {
+            let aws = super::context(call.services)?;
+            let target = super::target_of(&call.args);
+            let result = run(&aws, &target, call.reads).await;
+            aws.learn_account(&target).await;
+            result
+        })
+    }
+
+    fn target_label(&self, args: &IndexMap<String, Json>, services: &Services) -> Option<String> {
+        super::target_label(args, services)
+    }
+}
 
 /// `reads`: which result fields the playbook may read. The ARN and user id
 /// cost a GetCallerIdentity when the credentials already name the account,
 /// and the alias an IAM call: each is fetched only when it may be read.
-pub(crate) async fn run(
-    runner: &AwsRunner,
+async fn run(
+    runner: &AwsContext,
     target: &Target,
     reads: &ResultReads,
 ) -> Result<ModuleOutput, ModuleFailure> {

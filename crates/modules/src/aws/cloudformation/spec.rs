@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use runbook_playbook::Json;
+use runbook_module::Json;
 
 /// One template parameter as the task gives it.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +65,7 @@ impl StackSpec {
         let flag = |key: &str| -> Option<bool> {
             args.get(key).and_then(|v| match v {
                 Json::Bool(b) => Some(*b),
-                Json::String(s) => runbook_playbook::modules::parse_bool(s),
+                Json::String(s) => runbook_module::schema::parse_bool(s),
                 _ => None,
             })
         };
@@ -103,7 +103,7 @@ impl StackSpec {
         let mut parameters = Vec::new();
         if let Some(Json::Object(map)) = args.get("template_parameters") {
             for (key, value) in map {
-                let use_previous = matches!(value, Json::Object(m) if m.get("use_previous_value").is_some_and(|v| v == &Json::Bool(true) || v.as_str().and_then(runbook_playbook::modules::parse_bool) == Some(true)));
+                let use_previous = matches!(value, Json::Object(m) if m.get("use_previous_value").is_some_and(|v| v == &Json::Bool(true) || v.as_str().and_then(runbook_module::schema::parse_bool) == Some(true)));
                 parameters.push(ParamSpec {
                     key: key.clone(),
                     value: runbook_cfn::parameter_value(value),

@@ -5,12 +5,13 @@
 //! tell); left by a failed create -> delete and create again.
 //! absent: delete; already gone -> ok.
 
+mod analysis;
 mod diff;
 mod directory;
 mod spec;
 mod wait;
 
-pub use directory::StackDirectory;
+pub(crate) use directory::StackDirectory;
 
 use std::collections::HashSet;
 
@@ -20,10 +21,13 @@ use aws_sdk_cloudformation::types::{
 use aws_sdk_cloudformation::Client;
 use indexmap::IndexMap;
 use runbook_aws::{AwsError, Target};
-use runbook_executor::{EventSink, ModuleFailure, ModuleOutput, TaskRequest};
+use runbook_module::{
+    Analysis, Arg, BoxFuture, Call, ErrorKind, Module, ModuleFailure, ModuleOutput, ModuleSpec,
+    OptionKind, OptionSpec, PlaybookError, Progress, Services, StaticFacts, Teardown,
+};
 use serde_json::{json, Value as Json};
 
-use crate::runner::{AwsRunner, RunnerSettings};
+use super::{AwsContext, RunnerSettings, CONNECTION, GROUP, UNSUPPORTED_CONNECTION};
 use diff::{compare, Deployed, Plan};
 use spec::StackSpec;
 use wait::{succeeded, Settled};
@@ -31,13 +35,143 @@ use wait::{succeeded, Settled};
 /// What a value that only exists after apply shows in check mode.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
+/// `amazon.aws.cloudformation`.
+pub struct CloudFormation;
+
+static OPTIONS: [OptionSpec; 20] = [
+    OptionSpec::new("stack_name", OptionKind::Str).required(),
+    OptionSpec::choice("state", &["present", "absent"]),
+    OptionSpec::new("template", OptionKind::Str),
+    OptionSpec::new("template_body", OptionKind::StrOrDict),
+    OptionSpec::new("template_url", OptionKind::Str),
+    OptionSpec::new("template_parameters", OptionKind::Dict),
+    OptionSpec::new("tags", OptionKind::Dict),
+    OptionSpec::new("capabilities", OptionKind::List),
+    OptionSpec::new("disable_rollback", OptionKind::Bool),
+    OptionSpec::choice("on_create_failure", &["DO_NOTHING", "ROLLBACK", "DELETE"]),
+    OptionSpec::new("termination_protection", OptionKind::Bool),
+    OptionSpec::new("role_arn", OptionKind::Str),
+    OptionSpec::new("notification_arns", OptionKind::StrOrList),
+    OptionSpec::new("create_timeout", OptionKind::Int),
+    OptionSpec::new("stack_policy_body", OptionKind::StrOrDict),
+    OptionSpec::new("create_changeset", OptionKind::Bool),
+    OptionSpec::new("changeset_name", OptionKind::Str),
+    CONNECTION[0],
+    CONNECTION[1],
+    CONNECTION[2],
+];
+
+static SPEC: ModuleSpec = ModuleSpec {
+    fqcn: "amazon.aws.cloudformation",
+    short: "cloudformation",
+    options: &OPTIONS,
+    unsupported: &[
+        "stack_policy",
+        "stack_policy_on_update_body",
+        "template_format",
+        "events_limit",
+        "backoff_delay",
+        "backoff_max_delay",
+        "backoff_retries",
+        "purge_stacks",
+        UNSUPPORTED_CONNECTION[0],
+        UNSUPPORTED_CONNECTION[1],
+        UNSUPPORTED_CONNECTION[2],
+        UNSUPPORTED_CONNECTION[3],
+        UNSUPPORTED_CONNECTION[4],
+        UNSUPPORTED_CONNECTION[5],
+        UNSUPPORTED_CONNECTION[6],
+        UNSUPPORTED_CONNECTION[7],
+    ],
+    free_keys: false,
+    groups: GROUP,
+    result_fields: &[
+        "output",
+        "stack_id",
+        "stack_outputs",
+        "events",
+        "stack_resources",
+    ],
+};
+
+/// The options that say where a stack is: all `destroy` needs.
+const WHERE: [&str; 4] = ["stack_name", "profile", "region", "endpoint_url"];
+
+impl Module for CloudFormation {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn check(&self, args: &IndexMap<String, Arg>) -> Vec<PlaybookError> {
+        let mut errors = Vec::new();
+        let given: Vec<&str> = ["template", "template_body", "template_url"]
+            .into_iter()
+            .filter(|k| args.contains_key(*k))
+            .collect();
+        if given.len() > 1 {
+            errors.push(PlaybookError::new(
+                ErrorKind::Schema,
+                format!("options {} are mutually exclusive", given.join(", ")),
+            ));
+        }
+        if args.contains_key("on_create_failure") && args.contains_key("disable_rollback") {
+            errors.push(PlaybookError::new(
+                ErrorKind::Schema,
+                "options on_create_failure and disable_rollback are mutually exclusive",
+            ));
+        }
+        let absent = args.get("state").is_some_and(|a| a.value == "absent");
+        if given.is_empty() && !absent {
+            errors.push(PlaybookError::new(
+                ErrorKind::Schema,
+                "state=present needs one of `template`, `template_body` or `template_url`",
+            ));
+        }
+        errors
+    }
+
+    fn analyse(&self, cx: &mut Analysis<'_>) -> StaticFacts {
+        analysis::analyse(cx)
+    }
+
+    fn run<'a>(&'a self, call: Call<'a>) -> BoxFuture<'a, Result<ModuleOutput, ModuleFailure>> {
+        Box::pin(async move {
+            let aws = super::context(call.services)?;
+            let target = super::target_of(&call.args);
+            let result = run(&aws, &target, &call).await;
+            aws.learn_account(&target).await;
+            result
+        })
+    }
+
+    fn target_label(&self, args: &IndexMap<String, Json>, services: &Services) -> Option<String> {
+        super::target_label(args, services)
+    }
+
+    fn teardown(&self, args: &IndexMap<String, Json>) -> Option<Teardown> {
+        if args.get("state").is_some_and(|s| s == "absent") {
+            return None;
+        }
+        let mut undo: IndexMap<String, Json> = WHERE
+            .iter()
+            .filter_map(|k| Some((k.to_string(), args.get(*k)?.clone())))
+            .collect();
+        undo.insert("state".into(), Json::String("absent".into()));
+        let stack = args.get("stack_name").and_then(Json::as_str).unwrap_or("?");
+        Some(Teardown {
+            name: format!("delete {stack}"),
+            args: undo,
+        })
+    }
+}
+
 /// The CloudFormation calls for one stack, with errors that name it.
 pub(crate) struct Api<'a> {
     client: Client,
     target: &'a Target,
     stack: &'a str,
     settings: &'a RunnerSettings,
-    sink: &'a EventSink,
+    sink: &'a dyn Progress,
     directory: &'a StackDirectory,
     /// Something reads this task's events or resources: fetch them.
     wants_events: bool,
@@ -116,23 +250,16 @@ impl Api<'_> {
     }
 
     async fn resources(&self) -> Result<Json, String> {
-        let mut summaries = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .client
-                .list_stack_resources()
-                .stack_name(self.stack)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|err| aws_error(self, "ListStackResources", &err))?;
-            summaries.extend(out.stack_resource_summaries().iter().cloned());
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let summaries: Vec<_> = self
+            .client
+            .list_stack_resources()
+            .stack_name(self.stack)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| aws_error(self, "ListStackResources", &err))?;
         Ok(Json::Array(
             summaries
                 .iter()
@@ -326,13 +453,12 @@ impl Report {
     }
 }
 
-pub(crate) async fn run(
-    runner: &AwsRunner,
+async fn run(
+    runner: &AwsContext,
     target: &Target,
-    request: &TaskRequest,
-    sink: &EventSink,
+    call: &Call<'_>,
 ) -> Result<ModuleOutput, ModuleFailure> {
-    let spec = StackSpec::from_args_with(&request.args, &request.playbook.dir, &|body| {
+    let spec = StackSpec::from_args_with(&call.args, call.base_dir, &|body| {
         runner.parse_template(body)
     })
     .map_err(ModuleFailure::new)?;
@@ -346,15 +472,14 @@ pub(crate) async fn run(
         target,
         stack: &spec.name,
         settings: &runner.settings,
-        sink,
+        sink: call.progress,
         directory: &runner.directory,
-        wants_events: request.result_reads.may_read("events")
-            || request.result_reads.may_read("stack_resources"),
+        wants_events: call.reads.may_read("events") || call.reads.may_read("stack_resources"),
     };
     let report = if spec.absent {
-        absent(&api, &spec, request.check).await
+        absent(&api, &spec, call.check).await
     } else {
-        present(&api, &spec, request.check).await
+        present(&api, &spec, call.check).await
     };
     report.map(Report::into_output).map_err(ModuleFailure::new)
 }
@@ -612,7 +737,7 @@ async fn create(
     } else {
         call = call.set_disable_rollback(spec.disable_rollback);
     }
-    api.sink.progress("creating stack");
+    api.sink.progress("creating stack".into());
     call.client_request_token(request_token("CreateStack"))
         .send()
         .await
@@ -730,7 +855,7 @@ async fn update_stack(
         .set_stack_policy_body(spec.stack_policy_body.clone())
         .set_disable_rollback(spec.disable_rollback)
         .client_request_token(request_token("UpdateStack"));
-    api.sink.progress("updating stack");
+    api.sink.progress("updating stack".into());
     match call.send().await {
         Ok(_) => settle(api, spec, "update", "UPDATE", seen).await,
         Err(err) => {

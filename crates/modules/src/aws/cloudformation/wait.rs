@@ -73,7 +73,7 @@ impl Api<'_> {
             for event in events.iter().rev() {
                 let id = event.event_id().unwrap_or_default().to_string();
                 if seen.insert(id) {
-                    self.sink.progress(event_line(event));
+                    self.sink.progress(event_line(event).to_string());
                 }
             }
         }

@@ -1,0 +1,66 @@
+use runbook_playbook::{ErrorKind as ProblemKind, PlaybookError};
+
+/// Why a command did not succeed. The kind is data: the CLI maps it to an
+/// exit code in one place, and prints the problems.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A `-e` value that cannot be read.
+    #[error("invalid extra vars")]
+    ExtraVars(Vec<PlaybookError>),
+    /// The playbook file itself cannot be read.
+    #[error("the playbook cannot be read")]
+    Unreadable(Vec<PlaybookError>),
+    /// Problems found before running: syntax, schema, undefined
+    /// variables, cycles, templates.
+    #[error("the playbook is invalid")]
+    Invalid(Vec<PlaybookError>),
+    /// Accounts that did not answer in preflight (profile, credentials,
+    /// assume-role); nothing was changed.
+    #[error("AWS could not be reached")]
+    Unreachable(Vec<PlaybookError>),
+    /// Imports that no task exports and the account does not export.
+    #[error("imports that nothing exports")]
+    MissingImports(Vec<PlaybookError>),
+    /// `destroy` could not work out what to delete; nothing was deleted.
+    #[error("cannot work out what to delete")]
+    Teardown(Vec<PlaybookError>),
+    /// One or more tasks failed (reported as they ran).
+    #[error("{0} task(s) failed")]
+    TasksFailed(usize),
+    /// Stopped by Ctrl-C or SIGTERM.
+    #[error("interrupted")]
+    Interrupted,
+    /// Something else: the async runtime cannot start, a file cannot be
+    /// written.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// The problems to print, each with its place.
+    pub fn problems(&self) -> &[PlaybookError] {
+        match self {
+            Error::ExtraVars(problems)
+            | Error::Unreadable(problems)
+            | Error::Invalid(problems)
+            | Error::Unreachable(problems)
+            | Error::MissingImports(problems)
+            | Error::Teardown(problems) => problems,
+            Error::TasksFailed(_) | Error::Interrupted | Error::Other(_) => &[],
+        }
+    }
+
+    /// Loading and analysis problems, sorted into the error they make.
+    pub(crate) fn from_problems(problems: Vec<PlaybookError>) -> Self {
+        if problems.iter().all(|e| e.kind == ProblemKind::ExtraVars) {
+            return Error::ExtraVars(problems);
+        }
+        if problems
+            .iter()
+            .all(|e| e.kind == ProblemKind::Io && e.location.is_none())
+        {
+            return Error::Unreadable(problems);
+        }
+        Error::Invalid(problems)
+    }
+}

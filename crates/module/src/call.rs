@@ -1,0 +1,124 @@
+//! One run of a module: what it is given and what it gives back.
+
+use std::any::{Any, TypeId};
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use runbook_template::{Engine, Scope};
+
+use crate::Json;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the playbook may read of one task's registered result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultReads {
+    /// Only these top-level fields (`r.stack_outputs.X` reads
+    /// `stack_outputs`); empty when nothing reads it.
+    Fields(BTreeSet<String>),
+    /// The whole result may be read (`debug: var=r`, `r is changed`,
+    /// `r[key]`).
+    Anything,
+}
+
+impl ResultReads {
+    pub fn nothing() -> Self {
+        ResultReads::Fields(BTreeSet::new())
+    }
+
+    pub fn may_read(&self, field: &str) -> bool {
+        match self {
+            ResultReads::Fields(fields) => fields.contains(field),
+            ResultReads::Anything => true,
+        }
+    }
+}
+
+/// Where a running task reports what happens inside it (a stack event, a
+/// wait). Must be cheap and must not block.
+pub trait Progress: Send + Sync {
+    fn progress(&self, message: String);
+}
+
+/// The shared things a run gives its modules (the AWS client pool and
+/// caches), by type, so that the executor passes them on without knowing
+/// what they are.
+#[derive(Clone, Default)]
+pub struct Services {
+    by_type: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl Services {
+    pub fn new() -> Self {
+        Services::default()
+    }
+
+    pub fn with<T: Any + Send + Sync>(mut self, service: Arc<T>) -> Self {
+        self.by_type.insert(TypeId::of::<T>(), service);
+        self
+    }
+
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.by_type
+            .get(&TypeId::of::<T>())
+            .cloned()
+            .and_then(|s| s.downcast::<T>().ok())
+    }
+}
+
+/// One task, its options rendered, ready for its module.
+pub struct Call<'a> {
+    /// Rendered options; options that rendered to `omit` are dropped.
+    pub args: IndexMap<String, Json>,
+    /// Make no change: say what would be done.
+    pub check: bool,
+    /// The task's output must not be shown (`no_log`).
+    pub no_log: bool,
+    /// The `-v` count.
+    pub verbosity: u8,
+    /// What the playbook may read of the result: a module may skip calls
+    /// that only fill fields nobody reads.
+    pub reads: &'a ResultReads,
+    /// The task's variables, for modules that evaluate expressions.
+    pub engine: &'a Engine,
+    pub scope: &'a Scope,
+    /// Where relative paths (templates) are found from.
+    pub base_dir: &'a Path,
+    pub progress: &'a dyn Progress,
+    pub services: &'a Services,
+}
+
+/// What a module reports back.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleOutput {
+    pub changed: bool,
+    /// Fields of the registered result (besides `changed` and `failed`).
+    pub result: serde_json::Map<String, Json>,
+    /// Variables the task sets (set_fact).
+    pub facts: IndexMap<String, Json>,
+    /// A line to show (debug output, "stack created").
+    pub message: Option<String>,
+    /// More lines to show with -v or in check mode.
+    pub details: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ModuleFailure {
+    pub message: String,
+    /// Fields of the registered result, if the module has any to give.
+    pub result: serde_json::Map<String, Json>,
+    pub details: Vec<String>,
+}
+
+impl ModuleFailure {
+    pub fn new(message: impl Into<String>) -> Self {
+        ModuleFailure {
+            message: message.into(),
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! What a cloudformation task targets (account, stack, template) and the
+//! exports and imports of its template, worked out before running from
+//! values that do not depend on other tasks' results.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use runbook_module::{
+    Analysis, ErrorKind, Import, Json, Known, Location, Owned, Placement, PlaybookError,
+    StaticFacts, REGION_PLACEHOLDER,
+};
+use runbook_yaml::Span;
+
+/// What the analysis keeps for the module's own later use.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StackFacts {
+    pub stack_name: Option<String>,
+    pub state_absent: bool,
+    pub template: Option<Arc<runbook_cfn::Template>>,
+    /// Template parameter values known before running, as CloudFormation
+    /// will receive them.
+    pub parameters: IndexMap<String, String>,
+}
+
+pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
+    let placement = super::super::placement(cx);
+    let mut stack = StackFacts {
+        stack_name: cx.text_now("stack_name").now().flatten(),
+        state_absent: cx.text_now("state").now().flatten().as_deref() == Some("absent"),
+        ..StackFacts::default()
+    };
+    if let Some(arg) = cx.args.get("template_parameters").cloned() {
+        match cx.render_now(&arg) {
+            Known::Now(Json::Object(params)) => {
+                for (key, value) in params {
+                    if let Some(value) = runbook_cfn::parameter_value(&value) {
+                        stack.parameters.insert(key, value);
+                    }
+                }
+            }
+            _ => {
+                // Some values depend on other tasks: keep the ones known now.
+                if let Json::Object(raw) = &arg.value {
+                    for (key, value) in raw {
+                        if let Ok(value) = cx.engine.render(value, cx.scope) {
+                            if let Some(value) = runbook_cfn::parameter_value(&value) {
+                                stack.parameters.insert(key.clone(), value);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    stack.template = read_template(cx);
+
+    let mut facts = StaticFacts {
+        placement: placement.clone(),
+        ..StaticFacts::default()
+    };
+    let account = match &placement {
+        Placement::Account(account) => account.clone(),
+        _ => {
+            cx.warn(
+                PlaybookError::new(
+                    ErrorKind::Unsupported,
+                    "the profile, region or endpoint depends on another task's result, so the stack's account is not known before running: same-stack and export ordering are not checked for it",
+                )
+                .help("add `depends_on` if the order matters"),
+            );
+            facts.detail = Some(Arc::new(stack));
+            return facts;
+        }
+    };
+    if let Some(name) = &stack.stack_name {
+        facts.owns.push(Owned {
+            kind: "stack",
+            name: name.clone(),
+        });
+    }
+    if let (Some(template), Some(stack_name)) = (&stack.template, &stack.stack_name) {
+        let ctx = runbook_cfn::NameContext {
+            stack_name: stack_name.clone(),
+            region: account
+                .region
+                .clone()
+                .unwrap_or_else(|| REGION_PLACEHOLDER.into()),
+            account_id: account.account_placeholder(),
+            partition: "aws".into(),
+            parameters: stack.parameters.clone(),
+        };
+        for export in &template.exports {
+            match runbook_cfn::resolve_name(&export.expr, &ctx, template) {
+                Some(name) if !stack.state_absent => facts.exports.push(name),
+                Some(_) => {}
+                None if stack.state_absent => {}
+                None => cx.warn(
+                    PlaybookError::new(
+                        ErrorKind::Unsupported,
+                        format!(
+                            "the export name of output `{}` (template line {}) cannot be worked out before running, so stacks importing it are not ordered after this one",
+                            export.output.as_deref().unwrap_or("?"),
+                            export.span.line
+                        ),
+                    )
+                    .help("add `depends_on` to the importing tasks"),
+                ),
+            }
+        }
+        if !stack.state_absent {
+            for import in &template.imports {
+                match runbook_cfn::resolve_name(&import.expr, &ctx, template) {
+                    Some(name) => facts.imports.push(Import {
+                        name,
+                        location: cx.location.clone(),
+                    }),
+                    None => cx.warn(
+                        PlaybookError::new(
+                            ErrorKind::Unsupported,
+                            format!(
+                                "the import at template line {} cannot be worked out before running, so this task is not ordered after its exporter",
+                                import.span.line
+                            ),
+                        )
+                        .help("add `depends_on` naming the exporting task"),
+                    ),
+                }
+            }
+        }
+    }
+    facts.detail = Some(Arc::new(stack));
+    facts
+}
+
+fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
+    if let Some(arg) = cx.args.get("template").cloned() {
+        let Known::Now(Json::String(path)) = cx.render_now(&arg) else {
+            return None;
+        };
+        let full = template_path(cx.engine.base_dir(), &path);
+        let source = match std::fs::read_to_string(&full) {
+            Ok(s) => s,
+            Err(e) => {
+                cx.error(
+                    PlaybookError::new(
+                        ErrorKind::Io,
+                        format!(
+                            "template file `{path}` cannot be read (looked at {}): {e}",
+                            full.display()
+                        ),
+                    )
+                    .at(arg.location.clone())
+                    .help("a relative `template` path is found from the playbook's directory"),
+                );
+                return None;
+            }
+        };
+        return parse_template(cx, &source, Some(&full), &arg.location);
+    }
+    if let Some(arg) = cx.args.get("template_body").cloned() {
+        let body = match cx.render_now(&arg).now()? {
+            Json::String(s) => s,
+            other @ Json::Object(_) => other.to_string(),
+            _ => return None,
+        };
+        let file = file_lookup_path(&arg.value).map(|p| template_path(cx.engine.base_dir(), &p));
+        return parse_template(cx, &body, file.as_deref(), &arg.location);
+    }
+    if cx.args.contains_key("template_url") {
+        cx.warn(
+            PlaybookError::new(
+                ErrorKind::Unsupported,
+                "the template is at a URL, which is not read before running: its exports and imports do not order tasks",
+            )
+            .help("add `depends_on` if this stack imports another task's exports"),
+        );
+    }
+    None
+}
+
+fn template_path(base: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// The file behind `{{ lookup('file', 'path') }}`, to point syntax errors in
+/// a template body at the template file itself.
+fn file_lookup_path(value: &Json) -> Option<String> {
+    let text = value.as_str()?;
+    let start = text.find("lookup(")? + "lookup(".len();
+    let rest = text[start..].trim_start();
+    let rest = rest
+        .strip_prefix("'file'")
+        .or_else(|| rest.strip_prefix("\"file\""))
+        .or_else(|| rest.strip_prefix("'ansible.builtin.file'"))?;
+    let rest = rest.trim_start().strip_prefix(',')?.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let body = &rest[1..];
+    let end = body.find(quote)?;
+    Some(body[..end].to_string())
+}
+
+fn parse_template(
+    cx: &mut Analysis<'_>,
+    source: &str,
+    file: Option<&Path>,
+    location: &Location,
+) -> Option<Arc<runbook_cfn::Template>> {
+    match runbook_cfn::parse(source) {
+        Ok(template) => Some(Arc::new(template)),
+        Err(err) => {
+            let (message, at) = match (file, err.span) {
+                (Some(file), Some(span)) => (
+                    format!("CloudFormation template error: {}", err.message),
+                    Location {
+                        file: Arc::new(file.to_path_buf()),
+                        span,
+                    },
+                ),
+                (None, Some(Span { line, column })) => (
+                    format!("CloudFormation template error at line {line}, column {column} of the template body: {}", err.message),
+                    location.clone(),
+                ),
+                (_, None) => (format!("CloudFormation template error: {}", err.message), location.clone()),
+            };
+            cx.error(PlaybookError::new(ErrorKind::Syntax, message).at(at));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_file_of_a_lookup() {
+        let v = Json::String("{{ lookup('file', '../templates/x.template') }}".into());
+        assert_eq!(
+            file_lookup_path(&v).as_deref(),
+            Some("../templates/x.template")
+        );
+        assert_eq!(file_lookup_path(&Json::String("{{ body }}".into())), None);
+    }
+}

@@ -1,0 +1,102 @@
+//! The AWS modules and what they share: the connection options every
+//! amazon.aws module takes, the account a task targets, its label.
+
+pub(crate) mod caller_info;
+pub(crate) mod cloudformation;
+pub(crate) mod cloudformation_info;
+mod context;
+pub(crate) mod preflight;
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use runbook_aws::Target;
+use runbook_module::{
+    AccountKey, Analysis, Json, Known, ModuleFailure, OptionKind, OptionSpec, Placement, Services,
+};
+
+pub use context::{AwsContext, RunnerSettings};
+
+/// The `module_defaults` group of every AWS module (`group/aws`).
+pub(crate) const GROUP: &[&str] = &["aws"];
+
+/// `region`, `profile` and `endpoint_url`, with amazon.aws's aliases.
+pub(crate) const CONNECTION: [OptionSpec; 3] = [
+    OptionSpec::new("region", OptionKind::Str).aliases(&["aws_region", "ec2_region"]),
+    OptionSpec::new("profile", OptionKind::Str).aliases(&["aws_profile"]),
+    OptionSpec::new("endpoint_url", OptionKind::Str).aliases(&["aws_endpoint_url", "ec2_url"]),
+];
+
+/// amazon.aws connection options runbook does not take: credentials come
+/// from profiles.
+pub(crate) const UNSUPPORTED_CONNECTION: [&str; 8] = [
+    "access_key",
+    "secret_key",
+    "session_token",
+    "validate_certs",
+    "aws_ca_bundle",
+    "aws_config",
+    "debug_botocore_endpoint_logs",
+    "security_token",
+];
+
+/// The account a task's rendered options point at.
+pub(crate) fn target_of(args: &IndexMap<String, Json>) -> Target {
+    let text = |key: &str| args.get(key).and_then(Json::as_str).map(str::to_string);
+    Target {
+        profile: text("profile"),
+        region: text("region"),
+        endpoint_url: text("endpoint_url"),
+    }
+}
+
+pub(crate) fn target_of_key(key: &AccountKey) -> Target {
+    Target {
+        profile: key.profile.clone(),
+        region: key.region.clone(),
+        endpoint_url: key.endpoint_url.clone(),
+    }
+}
+
+/// Where an AWS task acts, from its options as far as they are known.
+pub(crate) fn placement(cx: &mut Analysis<'_>) -> Placement {
+    match (
+        cx.text_now("profile"),
+        cx.text_now("region"),
+        cx.text_now("endpoint_url"),
+    ) {
+        (Known::Now(profile), Known::Now(region), Known::Now(endpoint_url)) => {
+            Placement::Account(AccountKey {
+                profile,
+                region,
+                endpoint_url,
+            })
+        }
+        _ => Placement::Later,
+    }
+}
+
+/// The run's AWS context; a run without one is a bug in the caller.
+pub(crate) fn context(services: &Services) -> Result<Arc<AwsContext>, ModuleFailure> {
+    services.get::<AwsContext>().ok_or_else(|| {
+        ModuleFailure::new(
+            "internal error in runbook: this run has no AWS context (please report it)",
+        )
+    })
+}
+
+/// "cicd 111111111111 us-east-1": profile, account once known, region.
+pub(crate) fn target_label(args: &IndexMap<String, Json>, services: &Services) -> Option<String> {
+    let target = target_of(args);
+    let mut label = target.profile.clone().unwrap_or_else(|| "default".into());
+    if let Some(account) = services
+        .get::<AwsContext>()
+        .and_then(|aws| aws.account_of(&target))
+    {
+        label.push_str(&format!(" {account}"));
+    }
+    if let Some(region) = &target.region {
+        label.push_str(&format!(" {region}"));
+    }
+    Some(label)
+}
