@@ -66,6 +66,7 @@ impl LineReporter {
             Status::Changed => "33",
             Status::Skipped => "36",
             Status::Failed | Status::Blocked => "1;31",
+            Status::Rescued => "1;35",
             Status::Ignored => "35",
         };
         format!("\x1b[{code}m{text}\x1b[0m")
@@ -175,6 +176,25 @@ struct Counts {
     ignored: usize,
     /// Not run because a task they wait for failed (--keep-going).
     blocked: usize,
+    rescued: usize,
+}
+
+/// What a loop's items in one account add up to: the worst of them, as
+/// the task's own outcome says a failure was ignored or rescued.
+fn combined(task: Status, items: &[Status]) -> Status {
+    let any = |s: Status| items.contains(&s);
+    if any(Status::Failed) {
+        match task {
+            Status::Ignored | Status::Rescued => task,
+            _ => Status::Failed,
+        }
+    } else if any(Status::Changed) {
+        Status::Changed
+    } else if any(Status::Ok) {
+        Status::Ok
+    } else {
+        Status::Skipped
+    }
 }
 
 /// The recap: per account (target label), then totals and time.
@@ -188,23 +208,42 @@ pub fn recap(summary: &RunSummary) -> String {
             total.blocked += 1;
             continue;
         }
-        let key = record.target.clone().unwrap_or_else(|| "localhost".into());
-        for counts in [per.entry(key).or_default(), &mut total] {
-            // As in Ansible's recap, `ok` counts every task that ran without
-            // stopping the play: changed and ignored ones too.
-            match record.status {
-                Status::Ok => counts.ok += 1,
-                Status::Changed => {
-                    counts.ok += 1;
-                    counts.changed += 1;
+        // A loop counts once per account its items acted in, as Ansible
+        // counts a task once per host.
+        let mut groups: BTreeMap<Option<String>, Vec<Status>> = BTreeMap::new();
+        for item in &record.items {
+            groups
+                .entry(item.target.clone())
+                .or_default()
+                .push(item.status);
+        }
+        let mut parts: Vec<(Option<String>, Status)> = groups
+            .into_iter()
+            .map(|(target, statuses)| (target, combined(record.status, &statuses)))
+            .collect();
+        if parts.is_empty() {
+            parts.push((record.target.clone(), record.status));
+        }
+        for (target, status) in parts {
+            let key = target.unwrap_or_else(|| "localhost".into());
+            for counts in [per.entry(key).or_default(), &mut total] {
+                // As in Ansible's recap, `ok` counts every task that ran
+                // without stopping the play: changed and ignored ones too.
+                match status {
+                    Status::Ok => counts.ok += 1,
+                    Status::Changed => {
+                        counts.ok += 1;
+                        counts.changed += 1;
+                    }
+                    Status::Failed => counts.failed += 1,
+                    Status::Skipped => counts.skipped += 1,
+                    Status::Ignored => {
+                        counts.ok += 1;
+                        counts.ignored += 1;
+                    }
+                    Status::Rescued => counts.rescued += 1,
+                    Status::Blocked => {}
                 }
-                Status::Failed => counts.failed += 1,
-                Status::Skipped => counts.skipped += 1,
-                Status::Ignored => {
-                    counts.ok += 1;
-                    counts.ignored += 1;
-                }
-                Status::Blocked => {}
             }
         }
     }
@@ -213,6 +252,9 @@ pub fn recap(summary: &RunSummary) -> String {
             "ok={} changed={} failed={} skipped={} ignored={}",
             c.ok, c.changed, c.failed, c.skipped, c.ignored
         );
+        if c.rescued > 0 {
+            line.push_str(&format!(" rescued={}", c.rescued));
+        }
         if c.blocked > 0 {
             line.push_str(&format!(" blocked={}", c.blocked));
         }

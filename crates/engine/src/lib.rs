@@ -66,7 +66,7 @@ impl Aws {
     /// changes; each account's stacks are listed on the way.
     pub async fn preflight(&self, analysed: &Analysed) -> Result<Vec<Reached>, Error> {
         self.context
-            .preflight(&analysed.graph.facts)
+            .preflight(analysed.graph.all_facts())
             .await
             .map_err(|problems| {
                 Error::Unreachable(

@@ -87,20 +87,22 @@ fn plan(analysed: &Analysed, discovery: &RunSummary) -> Result<Teardown, Error> 
         if record.status == Status::Skipped {
             continue;
         }
-        let Some(args) = &record.args else { continue };
-        let Some(undo) = task.module.teardown(args) else {
-            continue;
-        };
-        let identity = format!(
-            "{} {}",
-            task.module.spec().fqcn,
-            Json::Object(undo.args.clone().into_iter().collect())
-        );
-        if !seen.insert(identity) {
-            continue;
+        // A loop's items undo in reverse too.
+        for args in record.args.iter().rev() {
+            let Some(undo) = task.module.teardown(args) else {
+                continue;
+            };
+            let identity = format!(
+                "{} {}",
+                task.module.spec().fqcn,
+                Json::Object(undo.args.clone().into_iter().collect())
+            );
+            if !seen.insert(identity) {
+                continue;
+            }
+            keep.push(task.id);
+            undoing.push(undo_task(task, undo));
         }
-        keep.push(task.id);
-        undoing.push(undo_task(task, undo));
     }
     keep.reverse();
     undoing.reverse();
@@ -133,7 +135,9 @@ fn undo_task(task: &Task, undo: runbook_module::Teardown) -> Task {
         })
         .collect();
     undoing.register = None;
-    undoing.when = None;
+    undoing.when = Vec::new();
+    undoing.loop_ = None;
+    undoing.block = None;
     undoing.vars = IndexMap::new();
     undoing.changed_when = None;
     undoing.failed_when = None;
@@ -162,5 +166,7 @@ fn teardown_playbook(playbook: &Playbook, tasks: Vec<Task>) -> Playbook {
         dir: playbook.dir.clone(),
         plays: vec![play],
         tasks,
+        blocks: Vec::new(),
+        deselected: Vec::new(),
     }
 }

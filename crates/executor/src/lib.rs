@@ -12,4 +12,5 @@ mod task;
 mod walk;
 
 pub use report::{Event, Reporter, Status};
+pub use task::ItemRecord;
 pub use walk::{run, RunOptions, RunSummary, TaskRecord};

@@ -13,6 +13,8 @@ pub enum Status {
     Ignored,
     /// Not run: a task it waits for failed (with --keep-going).
     Blocked,
+    /// Failed, and a block's `rescue` caught it.
+    Rescued,
 }
 
 impl Status {
@@ -29,6 +31,7 @@ impl Status {
             Status::Failed => "failed",
             Status::Ignored => "ignored",
             Status::Blocked => "blocked",
+            Status::Rescued => "rescued",
         }
     }
 }

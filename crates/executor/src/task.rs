@@ -1,16 +1,28 @@
 //! One task's life: `when`, rendering, the module, then `changed_when`,
-//! `failed_when`, `ignore_errors` and what gets registered.
+//! `failed_when`, `ignore_errors` and what gets registered; for a loop,
+//! each item's, then the loop's registered `results`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use indexmap::IndexMap;
 use runbook_module::schema::{check_value, parse_bool};
 use runbook_module::{Call, ModuleFailure, ResultReads, Services, NO_LOG_MESSAGE};
-use runbook_playbook::{Json, Playbook, Task, TaskId};
+use runbook_playbook::{Json, Loop, Playbook, Task, TaskId};
 use runbook_template::{Engine, Layer, Scope, OMIT};
+use tokio::sync::Semaphore;
 
 use crate::progress::EventSink;
 use crate::Status;
+
+/// What one item of a loop did, for the recap.
+#[derive(Debug, Clone)]
+pub struct ItemRecord {
+    pub status: Status,
+    pub target: Option<String>,
+}
 
 /// What running a task produced.
 pub(crate) struct Outcome {
@@ -21,8 +33,14 @@ pub(crate) struct Outcome {
     /// The value for `register`.
     pub registered: Json,
     pub facts: IndexMap<String, Json>,
-    /// The rendered options the module ran with, when it ran.
-    pub args: Option<IndexMap<String, Json>>,
+    /// The rendered options the module ran with, once per item that ran.
+    pub args: Vec<IndexMap<String, Json>>,
+    /// Per item, for a loop.
+    pub items: Vec<ItemRecord>,
+    /// The task's fork, given back once the walk has taken in what the
+    /// task did: a task waiting for a fork then sees whether the run
+    /// stopped.
+    pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Outcome {
@@ -42,7 +60,9 @@ impl Outcome {
             details: Vec::new(),
             registered: serde_json::json!({"changed": false, "failed": true, "msg": message}),
             facts: IndexMap::new(),
-            args: None,
+            args: Vec::new(),
+            items: Vec::new(),
+            permit: None,
         }
     }
 }
@@ -54,28 +74,115 @@ pub(crate) struct TaskContext {
     /// Results and facts so far, newest first: one small layer per task
     /// that produced any, so a finished task adds to them without copying.
     pub facts: Arc<Vec<Layer>>,
+    /// Variables only this task sees (`ansible_failed_task` in a rescue).
+    pub extra: Option<Layer>,
     pub check: bool,
     pub verbosity: u8,
     pub result_reads: ResultReads,
     pub services: Arc<Services>,
+    /// Bounds how many tasks and loop items run at once (`--forks`).
+    pub permits: Arc<Semaphore>,
+    /// The loop's items must run one after another (an item reads what an
+    /// earlier one set).
+    pub sequential: bool,
+    /// The fork of a task without a loop, taken by the walk before it
+    /// started the task (a loop's items each take their own).
+    pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl TaskContext {
-    fn scope(&self, task: &Task) -> Scope {
+    fn scope(&self, task: &Task, item: Option<Layer>, facts: &[Layer]) -> Scope {
+        let mut layers: Vec<Layer> = Vec::with_capacity(facts.len() + self.facts.len() + 1);
+        layers.extend(facts.iter().cloned());
+        layers.extend(self.extra.iter().cloned());
+        layers.extend(self.facts.iter().cloned());
         self.playbook
-            .task_scope(task, &self.extra_vars, &self.facts, self.check)
+            .item_scope(task, &self.extra_vars, &layers, self.check, item)
+    }
+}
+
+/// What one run of the module (a task, or one item of a loop) gave.
+struct Ran {
+    status: Status,
+    target: Option<String>,
+    message: Option<String>,
+    details: Vec<String>,
+    registered: serde_json::Map<String, Json>,
+    facts: IndexMap<String, Json>,
+    args: Option<IndexMap<String, Json>>,
+    /// The message is safe to show under no_log (it names only a place).
+    safe: bool,
+}
+
+impl Ran {
+    fn failed(message: String, target: Option<String>) -> Self {
+        let mut registered = serde_json::Map::new();
+        registered.insert("changed".into(), Json::Bool(false));
+        registered.insert("failed".into(), Json::Bool(true));
+        registered.insert("msg".into(), Json::String(message.clone()));
+        Ran {
+            status: Status::Failed,
+            target,
+            message: Some(message),
+            details: Vec::new(),
+            registered,
+            facts: IndexMap::new(),
+            args: None,
+            safe: true,
+        }
+    }
+
+    fn skipped(when: &Json) -> Self {
+        let mut registered = serde_json::Map::new();
+        registered.insert("changed".into(), Json::Bool(false));
+        registered.insert("skipped".into(), Json::Bool(true));
+        registered.insert(
+            "skip_reason".into(),
+            Json::String("Conditional result was False".into()),
+        );
+        registered.insert("false_condition".into(), when.clone());
+        Ran {
+            status: Status::Skipped,
+            target: None,
+            message: None,
+            details: Vec::new(),
+            registered,
+            facts: IndexMap::new(),
+            args: None,
+            safe: true,
+        }
     }
 }
 
 pub(crate) async fn execute(
-    ctx: TaskContext,
+    mut ctx: TaskContext,
     id: TaskId,
     sink: EventSink,
-    started: impl FnOnce(Option<String>),
+    started: impl FnOnce(Option<String>) + Send + 'static,
 ) -> Outcome {
     let task = &ctx.playbook.tasks[id];
-    let scope = ctx.scope(task);
-    let mut outcome = attempt(&ctx, id, &scope, sink, started).await;
+    let scope = ctx.scope(task, None, &[]);
+    // Known before anything is evaluated, so that even a condition's error
+    // cannot show a secret.
+    let no_log = match &task.no_log {
+        None => false,
+        Some(arg) => match ctx.engine.render(&arg.value, &scope) {
+            Ok(Json::Bool(b)) => b,
+            Ok(Json::String(s)) => parse_bool(&s).unwrap_or(true),
+            // Unsure means hidden: a secret must never leak by accident.
+            _ => true,
+        },
+    };
+    let mut outcome = match &task.loop_ {
+        None => {
+            let permit = ctx.permit.take();
+            let ran = once(&ctx, task, &scope, no_log, &sink, Some(Box::new(started))).await;
+            let mut outcome = single(ran, no_log);
+            outcome.permit = permit;
+            outcome
+        }
+        Some(spec) => looped(&ctx, task, spec, &scope, no_log, &sink, started).await,
+    };
     // Whatever failed, the module or the task's own templates and
     // conditions, `ignore_errors` lets the run go past it, as in Ansible.
     if outcome.status == Status::Failed {
@@ -88,26 +195,50 @@ pub(crate) async fn execute(
     outcome
 }
 
-async fn attempt(
-    ctx: &TaskContext,
-    id: TaskId,
-    scope: &Scope,
-    sink: EventSink,
-    started: impl FnOnce(Option<String>),
-) -> Outcome {
-    let task = &ctx.playbook.tasks[id];
-    // Known before anything is evaluated, so that even a condition's error
-    // cannot show a secret.
-    let no_log = match &task.no_log {
-        None => false,
-        Some(arg) => match ctx.engine.render(&arg.value, scope) {
-            Ok(Json::Bool(b)) => b,
-            Ok(Json::String(s)) => parse_bool(&s).unwrap_or(true),
-            // Unsure means hidden: a secret must never leak by accident.
-            _ => true,
-        },
+/// The outcome of a task without a loop.
+fn single(ran: Ran, no_log: bool) -> Outcome {
+    let mut registered = ran.registered;
+    if no_log {
+        registered.insert("_ansible_no_log".into(), Json::Bool(true));
+    }
+    let (message, details) = if no_log && !ran.safe {
+        (ran.message.map(|_| NO_LOG_MESSAGE.to_string()), Vec::new())
+    } else if no_log {
+        (ran.message, Vec::new())
+    } else {
+        (ran.message, ran.details)
     };
+    Outcome {
+        status: ran.status,
+        target: ran.target,
+        message,
+        details,
+        registered: Json::Object(registered),
+        facts: ran.facts,
+        args: ran.args.into_iter().collect(),
+        items: Vec::new(),
+        permit: None,
+    }
+}
 
+type Announce = Box<dyn FnOnce(Option<String>) + Send>;
+
+/// Runs the module once (a task, or one item): `when`, rendering, the
+/// module, `changed_when`/`failed_when`. `started` is called when the
+/// task is known to run (or to be skipped), with its target.
+async fn once(
+    ctx: &TaskContext,
+    task: &Task,
+    scope: &Scope,
+    no_log: bool,
+    sink: &EventSink,
+    started: Option<Announce>,
+) -> Ran {
+    let announce = |started: Option<Announce>, target: Option<String>| {
+        if let Some(started) = started {
+            started(target);
+        }
+    };
     // A condition's error may quote values; under no_log only its place shows.
     let condition_error = |keyword: &str, location: &dyn std::fmt::Display, err: String| {
         if no_log {
@@ -119,29 +250,16 @@ async fn attempt(
         }
     };
 
-    if let Some(when) = &task.when {
+    for when in &task.when {
         match ctx.engine.eval_condition(&when.value, scope) {
             Ok(true) => {}
             Ok(false) => {
-                started(None);
-                return Outcome {
-                    status: Status::Skipped,
-                    target: None,
-                    message: None,
-                    details: Vec::new(),
-                    registered: serde_json::json!({
-                        "changed": false,
-                        "skipped": true,
-                        "skip_reason": "Conditional result was False",
-                        "false_condition": when.value,
-                    }),
-                    facts: IndexMap::new(),
-                    args: None,
-                };
+                announce(started, None);
+                return Ran::skipped(&when.value);
             }
             Err(err) => {
-                started(None);
-                return Outcome::failed(
+                announce(started, None);
+                return Ran::failed(
                     condition_error("when", &when.location, err.to_string()),
                     None,
                 );
@@ -152,17 +270,17 @@ async fn attempt(
     let args = match render_args(&ctx.engine, task, scope) {
         Ok(args) => args,
         Err(message) => {
-            started(None);
+            announce(started, None);
             let message = if no_log {
                 NO_LOG_MESSAGE.to_string()
             } else {
                 message
             };
-            return Outcome::failed(message, None);
+            return Ran::failed(message, None);
         }
     };
     let target = task.module.target_label(&args, &ctx.services);
-    started(target.clone());
+    announce(started, target.clone());
 
     let ran_with = args.clone();
     let result = task
@@ -176,7 +294,7 @@ async fn attempt(
             engine: &ctx.engine,
             scope,
             base_dir: &ctx.playbook.dir,
-            progress: &sink,
+            progress: sink,
             services: &ctx.services,
         })
         .await;
@@ -224,7 +342,7 @@ async fn attempt(
             match ctx.engine.eval_condition(&cond.value, &with_own) {
                 Ok(value) => changed = value,
                 Err(err) => {
-                    return Outcome::failed(
+                    return Ran::failed(
                         condition_error("changed_when", &cond.location, err.to_string()),
                         target,
                     )
@@ -235,7 +353,7 @@ async fn attempt(
             match ctx.engine.eval_condition(&cond.value, &with_own) {
                 Ok(value) => failed = value,
                 Err(err) => {
-                    return Outcome::failed(
+                    return Ran::failed(
                         condition_error("failed_when", &cond.location, err.to_string()),
                         target,
                     )
@@ -251,23 +369,269 @@ async fn attempt(
         (false, true) => Status::Changed,
         (false, false) => Status::Ok,
     };
-    let (message, details) = if no_log {
-        (message.map(|_| NO_LOG_MESSAGE.to_string()), Vec::new())
-    } else {
-        (message, details)
-    };
-    if no_log {
-        registered.insert("_ansible_no_log".into(), Json::Bool(true));
-    }
-    Outcome {
+    Ran {
         status,
         target,
         message,
         details,
-        registered: Json::Object(registered),
+        registered,
         facts,
         args: Some(ran_with),
+        safe: false,
     }
+}
+
+/// A task with a loop: its items run at once (each taking a fork), or one
+/// after another when an item reads what an earlier one set; the result
+/// is registered as Ansible shapes it.
+async fn looped(
+    ctx: &TaskContext,
+    task: &Task,
+    spec: &Loop,
+    scope: &Scope,
+    no_log: bool,
+    sink: &EventSink,
+    started: impl FnOnce(Option<String>) + Send,
+) -> Outcome {
+    let items = match ctx
+        .engine
+        .render(&spec.items.value, scope)
+        .map_err(|err| {
+            format!(
+                "`{}` at {}: {err}",
+                spec.kind.keyword(),
+                spec.items.location
+            )
+        })
+        .and_then(|value| {
+            runbook_playbook::loops::items(spec.kind, value)
+                .map_err(|why| format!("{why} (at {})", spec.items.location))
+        }) {
+        Ok(items) => items,
+        Err(message) => {
+            started(None);
+            let message = if no_log {
+                NO_LOG_MESSAGE.to_string()
+            } else {
+                message
+            };
+            return Outcome::failed(message, None);
+        }
+    };
+    started(None);
+    if items.is_empty() {
+        return Outcome {
+            status: Status::Skipped,
+            target: None,
+            message: None,
+            details: Vec::new(),
+            registered: serde_json::json!({
+                "changed": false,
+                "results": [],
+                "skipped": true,
+                "skipped_reason": "No items in the list",
+            }),
+            facts: IndexMap::new(),
+            args: Vec::new(),
+            items: Vec::new(),
+            permit: None,
+        };
+    }
+    let item_layer =
+        |index: usize| Layer::concrete(runbook_playbook::loops::item_vars(spec, &items, index));
+    let label = |index: usize, scope: &Scope| -> String {
+        if no_log {
+            return "(hidden: no_log)".into();
+        }
+        match &spec.label {
+            Some(label) => match ctx.engine.render(&label.value, scope) {
+                Ok(Json::String(s)) => s,
+                Ok(other) => other.to_string(),
+                Err(_) => show(&items[index]),
+            },
+            None => show(&items[index]),
+        }
+    };
+
+    let mut ran: Vec<Ran> = Vec::with_capacity(items.len());
+    if ctx.sequential {
+        // Each item sees the facts the items before it set.
+        let mut earlier: Vec<Layer> = Vec::new();
+        for index in 0..items.len() {
+            let scope = ctx.scope(task, Some(item_layer(index)), &earlier);
+            let permit = ctx.permits.clone().acquire_owned().await;
+            let result = once(ctx, task, &scope, no_log, sink, None).await;
+            drop(permit);
+            item_progress(sink, &label(index, &scope), &result, no_log);
+            if !result.facts.is_empty() {
+                earlier.insert(0, Layer::concrete(result.facts.clone()));
+            }
+            ran.push(result);
+        }
+    } else {
+        let runs: Vec<_> = (0..items.len())
+            .map(|index| {
+                let scope = ctx.scope(task, Some(item_layer(index)), &[]);
+                let name = label(index, &scope);
+                async move {
+                    let permit = ctx.permits.clone().acquire_owned().await;
+                    let result = once(ctx, task, &scope, no_log, sink, None).await;
+                    drop(permit);
+                    item_progress(sink, &name, &result, no_log);
+                    result
+                }
+            })
+            .collect();
+        ran = join_all(runs).await;
+    }
+
+    let mut results = Vec::with_capacity(ran.len());
+    let mut facts = IndexMap::new();
+    let mut args = Vec::new();
+    let mut records = Vec::new();
+    let (mut changed, mut failed, mut all_skipped) = (false, false, true);
+    let mut failures = Vec::new();
+    for (index, item) in ran.into_iter().enumerate() {
+        changed |= item.status == Status::Changed;
+        failed |= item.status == Status::Failed;
+        all_skipped &= item.status == Status::Skipped;
+        if item.status == Status::Failed {
+            if let Some(message) = &item.message {
+                failures.push(format!("item {}: {message}", index + 1));
+            }
+        }
+        records.push(ItemRecord {
+            status: item.status,
+            target: item.target.clone(),
+        });
+        facts.extend(item.facts);
+        args.extend(item.args);
+        let mut result = item.registered;
+        for (key, value) in runbook_playbook::loops::item_vars(spec, &items, index) {
+            result.insert(key, value);
+        }
+        result.insert(
+            "ansible_loop_var".into(),
+            Json::String(spec.loop_var.clone()),
+        );
+        if let Some(index_var) = &spec.index_var {
+            result.insert("ansible_index_var".into(), Json::String(index_var.clone()));
+        }
+        if no_log {
+            result.insert("_ansible_no_log".into(), Json::Bool(true));
+        }
+        results.push(Json::Object(result));
+    }
+    let targets: std::collections::BTreeSet<_> =
+        records.iter().filter_map(|r| r.target.clone()).collect();
+    let target = if targets.len() == 1 {
+        targets.into_iter().next()
+    } else {
+        None
+    };
+    let mut registered = serde_json::Map::new();
+    registered.insert("changed".into(), Json::Bool(changed));
+    registered.insert("results".into(), Json::Array(results));
+    registered.insert("skipped".into(), Json::Bool(all_skipped));
+    let status = if failed {
+        registered.insert("failed".into(), Json::Bool(true));
+        registered.insert(
+            "msg".into(),
+            Json::String("One or more items failed".into()),
+        );
+        Status::Failed
+    } else if all_skipped {
+        registered.insert(
+            "skipped_reason".into(),
+            Json::String("All items skipped".into()),
+        );
+        Status::Skipped
+    } else {
+        registered.insert("msg".into(), Json::String("All items completed".into()));
+        if changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        }
+    };
+    let n = records.len();
+    let count = |s: Status| records.iter().filter(|r| r.status == s).count();
+    let message = if failed && !no_log {
+        let mut text = String::from("One or more items failed");
+        for line in &failures {
+            text.push_str(&format!("\n{line}"));
+        }
+        Some(text)
+    } else if failed {
+        Some(NO_LOG_MESSAGE.to_string())
+    } else {
+        Some(format!(
+            "{n} item{}: {} changed, {} ok, {} skipped",
+            if n == 1 { "" } else { "s" },
+            count(Status::Changed),
+            count(Status::Ok),
+            count(Status::Skipped)
+        ))
+    };
+    Outcome {
+        status,
+        target,
+        message,
+        details: Vec::new(),
+        registered: Json::Object(registered),
+        facts,
+        args,
+        items: records,
+        permit: None,
+    }
+}
+
+/// One line per finished item, as Ansible shows `(item=...)`.
+fn item_progress(sink: &EventSink, label: &str, ran: &Ran, no_log: bool) {
+    use runbook_module::Progress;
+    let mut line = format!("(item={label}) {}", ran.status.label());
+    if let Some(target) = &ran.target {
+        line.push_str(&format!(" [{target}]"));
+    }
+    if !no_log {
+        if let Some(message) = ran.message.as_ref().filter(|m| !m.is_empty()) {
+            line.push_str(&format!(": {}", message.lines().next().unwrap_or("")));
+        }
+    }
+    sink.progress(line);
+}
+
+/// An item as Ansible shows it.
+fn show(item: &Json) -> String {
+    match item {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Polls futures together on the current task (items of one loop share
+/// its task; the forks semaphore bounds the work).
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 /// Whether the task's `ignore_errors` is true (a template that does not

@@ -1,4 +1,14 @@
-//! The scheduler: starts each task once everything it waits for is done.
+//! The scheduler: starts each task once everything it waits for is done,
+//! and decides, with blocks, what a failure stops.
+//!
+//! A ready task is spawned at once and waits for a fork (a semaphore
+//! permit) before it does anything; a loop's items each take a fork.
+//!
+//! A failure inside a block with a `rescue` is caught: the block's tasks
+//! that have not started never will, and its rescue runs. A failure that no
+//! block catches stops the run (or, with `--keep-going`, blocks what
+//! depends on it); the `always` tasks of every block that had started run
+//! whatever happened.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -7,17 +17,18 @@ use std::time::{Duration, Instant};
 use indexmap::IndexMap;
 use runbook_graph::TaskGraph;
 use runbook_module::{ResultReads, Services};
-use runbook_playbook::{Json, Playbook, TaskId};
+use runbook_playbook::{BlockId, BlockPos, Json, Playbook, Section, TaskId};
 use runbook_template::{Engine, Layer};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::progress::EventSink;
-use crate::task::{execute, Outcome, TaskContext};
+use crate::task::{execute, ItemRecord, Outcome, TaskContext};
 use crate::{Event, Reporter, Status};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// At most this many tasks at once.
+    /// At most this many tasks (or loop items) at once.
     pub forks: usize,
     /// Make no change; modules say what they would do.
     pub check: bool,
@@ -46,16 +57,20 @@ pub struct TaskRecord {
     pub started: Instant,
     pub finished: Instant,
     pub message: Option<String>,
-    /// The rendered options the module ran with, when it ran (never
-    /// shown: they may hold secrets).
-    pub args: Option<IndexMap<String, Json>>,
+    /// The rendered options the module ran with, once per item that ran
+    /// (never shown: they may hold secrets).
+    pub args: Vec<IndexMap<String, Json>>,
+    /// Per item, for a loop.
+    pub items: Vec<ItemRecord>,
 }
 
 #[derive(Debug)]
 pub struct RunSummary {
-    /// Per task, in playbook order; `None` for tasks never started (the run
-    /// stopped after a failure).
+    /// Per task, in playbook order; `None` for tasks never started.
     pub records: Vec<Option<TaskRecord>>,
+    /// Tasks that were not run by design: a rescue whose block did not
+    /// fail, the rest of a block after a caught failure.
+    pub not_needed: Vec<bool>,
     /// Registered results and facts at the end of the run.
     pub facts: IndexMap<String, Json>,
     pub elapsed: Duration,
@@ -63,15 +78,54 @@ pub struct RunSummary {
 
 impl RunSummary {
     pub fn failed(&self) -> bool {
-        self.records
-            .iter()
-            .flatten()
-            .any(|r| matches!(r.status, Status::Failed | Status::Blocked))
+        self.records.iter().flatten().any(|r| r.status.is_failure())
     }
 
+    /// Tasks never started, because the run stopped after a failure.
     pub fn not_run(&self) -> usize {
-        self.records.iter().filter(|r| r.is_none()).count()
+        self.records
+            .iter()
+            .zip(&self.not_needed)
+            .filter(|(r, skip)| r.is_none() && !**skip)
+            .count()
     }
+}
+
+/// How a task ended, for the tasks that wait for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolved {
+    /// Ran (or was skipped, or not needed): dependents go on.
+    Proceed,
+    /// Failed, uncaught: dependents are blocked.
+    Failed,
+    /// Not run because the run stopped: dependents are not run either,
+    /// but for `always` tasks.
+    Held,
+}
+
+/// What the walk knows of a block.
+#[derive(Debug, Clone, Default)]
+struct BlockState {
+    /// Some task of the block (any section) has started.
+    started: bool,
+    /// The first failure caught by this block's rescue: the task and its
+    /// registered result.
+    caught: Option<(TaskId, Json)>,
+}
+
+struct Walk<'a> {
+    playbook: &'a Playbook,
+    graph: &'a TaskGraph,
+    options: &'a RunOptions,
+    reporter: Arc<dyn Reporter>,
+    waiting: Vec<usize>,
+    /// The worst resolution among each task's finished dependencies.
+    inherited: Vec<Resolved>,
+    ready: BTreeSet<TaskId>,
+    records: Vec<Option<TaskRecord>>,
+    not_needed: Vec<bool>,
+    blocks: Vec<BlockState>,
+    stopping: bool,
 }
 
 /// Runs the playbook's tasks along the graph. `services` are handed to
@@ -87,10 +141,21 @@ pub async fn run(
     let begun = Instant::now();
     let engine = Engine::new(&playbook.dir);
     let count = playbook.tasks.len();
-    let mut waiting: Vec<usize> = (0..count).map(|t| graph.dependencies(t).len()).collect();
-    let mut blocked = vec![false; count];
-    let mut ready: BTreeSet<TaskId> = (0..count).filter(|&t| waiting[t] == 0).collect();
-    let mut records: Vec<Option<TaskRecord>> = vec![None; count];
+    let permits = Arc::new(Semaphore::new(options.forks.max(1)));
+    let mut walk = Walk {
+        playbook: &playbook,
+        graph,
+        options: &options,
+        reporter: reporter.clone(),
+        waiting: (0..count).map(|t| graph.dependencies(t).len()).collect(),
+        inherited: vec![Resolved::Proceed; count],
+        ready: BTreeSet::new(),
+        records: vec![None; count],
+        not_needed: vec![false; count],
+        blocks: vec![BlockState::default(); playbook.blocks.len()],
+        stopping: false,
+    };
+    walk.ready = (0..count).filter(|&t| walk.waiting[t] == 0).collect();
     let mut facts: IndexMap<String, Json> = IndexMap::new();
     // What tasks see: one small layer per producing task, newest first,
     // shared by reference; a finished task adds a layer, copying nothing.
@@ -98,40 +163,33 @@ pub async fn run(
     let mut running: JoinSet<(TaskId, Instant, Outcome)> = JoinSet::new();
     let mut in_flight: std::collections::HashMap<tokio::task::Id, (TaskId, Instant)> =
         std::collections::HashMap::new();
-    let mut stopping = false;
-    let forks = options.forks.max(1);
 
     loop {
-        while !stopping && running.len() < forks {
-            let Some(id) = ready.pop_first() else { break };
-            let task = &playbook.tasks[id];
-            if blocked[id] {
-                let now = Instant::now();
-                reporter.event(Event::Finished {
-                    task: id,
-                    name: task.display_name(),
-                    target: None,
-                    status: Status::Blocked,
-                    duration: Duration::ZERO,
-                    message: Some("not run: a task it waits for failed".into()),
-                    details: Vec::new(),
-                });
-                records[id] = Some(TaskRecord {
-                    status: Status::Blocked,
-                    target: None,
-                    started: now,
-                    finished: now,
-                    message: None,
-                    args: None,
-                });
-                release(graph, id, true, &mut waiting, &mut blocked, &mut ready);
+        // Ready tasks start in playbook order while forks are free; a
+        // loop starts at once, its items each waiting for a fork.
+        while let Some(id) = walk.ready.pop_first() {
+            let Some(extra) = walk.decide(id) else {
                 continue;
-            }
+            };
+            let task = &playbook.tasks[id];
+            let permit = if task.loop_.is_some() {
+                None
+            } else {
+                match permits.clone().try_acquire_owned() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => {
+                        walk.ready.insert(id);
+                        break;
+                    }
+                }
+            };
+            walk.mark_started(id);
             let ctx = TaskContext {
                 playbook: playbook.clone(),
                 engine: engine.clone(),
                 extra_vars: extra_vars.clone(),
                 facts: fact_layers.clone(),
+                extra,
                 check: options.check,
                 verbosity: options.verbosity,
                 result_reads: graph
@@ -140,6 +198,9 @@ pub async fn run(
                     .cloned()
                     .unwrap_or(ResultReads::Anything),
                 services: services.clone(),
+                permits: permits.clone(),
+                sequential: graph.facts.get(id).is_some_and(|f| f.sequential),
+                permit,
             };
             let sink = EventSink {
                 task: id,
@@ -151,8 +212,12 @@ pub async fn run(
             let name = task.display_name();
             let spawned_at = Instant::now();
             let handle = running.spawn(async move {
-                let started = Instant::now();
-                let announce = |target: Option<String>| {
+                let started = Arc::new(std::sync::Mutex::new(Instant::now()));
+                let at = started.clone();
+                let announce = move |target: Option<String>| {
+                    if let Ok(mut at) = at.lock() {
+                        *at = Instant::now();
+                    }
                     reporter.event(Event::Started {
                         task: id,
                         name,
@@ -160,6 +225,10 @@ pub async fn run(
                     })
                 };
                 let outcome = execute(ctx, id, sink, announce).await;
+                let started = started
+                    .lock()
+                    .map(|s| *s)
+                    .unwrap_or_else(|_| Instant::now());
                 (id, started, outcome)
             });
             in_flight.insert(handle.id(), (id, spawned_at));
@@ -173,10 +242,10 @@ pub async fn run(
             // that said, and the run stops.
             Err(err) => {
                 let Some((id, started)) = in_flight.get(&err.id()).copied() else {
-                    stopping = true;
+                    walk.stopping = true;
                     continue;
                 };
-                stopping = true;
+                walk.stopping = true;
                 (id, started, Outcome::panicked(&err.to_string()))
             }
         };
@@ -186,7 +255,7 @@ pub async fn run(
         if !outcome.facts.is_empty() || task.register.is_some() {
             let mut produced = outcome.facts;
             if let Some(name) = &task.register {
-                produced.insert(name.clone(), outcome.registered);
+                produced.insert(name.clone(), outcome.registered.clone());
             }
             for (k, v) in &produced {
                 facts.insert(k.clone(), v.clone());
@@ -205,44 +274,196 @@ pub async fn run(
             message: outcome.message.clone(),
             details: outcome.details,
         });
-        records[id] = Some(TaskRecord {
+        walk.records[id] = Some(TaskRecord {
             status: outcome.status,
             target: outcome.target,
             started,
             finished,
             message: outcome.message,
             args: outcome.args,
+            items: outcome.items,
         });
-        if failed && !options.keep_going {
-            stopping = true;
-        }
-        release(graph, id, failed, &mut waiting, &mut blocked, &mut ready);
+        let resolved = if failed {
+            walk.fail(id, outcome.registered)
+        } else {
+            Resolved::Proceed
+        };
+        walk.release(id, resolved);
+        drop(outcome.permit);
     }
 
     RunSummary {
-        records,
+        records: walk.records,
+        not_needed: walk.not_needed,
         facts,
         elapsed: begun.elapsed(),
     }
 }
 
-/// Counts a finished task off its dependents; those with nothing left to
-/// wait for become ready (blocked, if this one failed).
-fn release(
-    graph: &TaskGraph,
-    id: TaskId,
-    failed: bool,
-    waiting: &mut [usize],
-    blocked: &mut [bool],
-    ready: &mut BTreeSet<TaskId>,
-) {
-    for dependent in graph.dependents(id) {
-        if failed {
-            blocked[dependent] = true;
+impl Walk<'_> {
+    /// Whether a ready task runs: `Some(extra variables)` to run it, `None`
+    /// when it is resolved without running (and released).
+    fn decide(&mut self, id: TaskId) -> Option<Option<Layer>> {
+        let task = &self.playbook.tasks[id];
+        let inherited = self.inherited[id];
+        // A rescue runs only when its block caught a failure; it then runs
+        // even though the block's other tasks were abandoned.
+        if let Some(pos) = task.block.filter(|p| p.section == Section::Rescue) {
+            return match self.blocks[pos.block].caught.clone() {
+                Some((failed, result)) if !self.stopping || self.runs_after_stop(id) => {
+                    Some(Some(self.failure_vars(failed, result)))
+                }
+                Some(_) => self.hold(id),
+                None => self.not_needed(id),
+            };
         }
-        waiting[dependent] -= 1;
-        if waiting[dependent] == 0 {
-            ready.insert(dependent);
+        // The rest of a block whose failure was caught is abandoned.
+        if self.abandoned(id) {
+            return self.not_needed(id);
+        }
+        let always = self.runs_after_stop(id);
+        match inherited {
+            _ if self.stopping && !always => self.hold(id),
+            Resolved::Failed if !always => {
+                self.block(id);
+                None
+            }
+            Resolved::Held if !always => self.hold(id),
+            _ => Some(None),
+        }
+    }
+
+    /// `always` tasks of a block that has started run whatever happened.
+    fn runs_after_stop(&self, id: TaskId) -> bool {
+        let mut pos = self.playbook.tasks[id].block;
+        while let Some(p) = pos {
+            if p.section == Section::Always && self.blocks[p.block].started {
+                return true;
+            }
+            pos = self.playbook.blocks[p.block].parent;
+        }
+        false
+    }
+
+    /// Whether the task is in the body of a block (at any depth) whose
+    /// failure was caught: Ansible leaves the rest of the body.
+    fn abandoned(&self, id: TaskId) -> bool {
+        let mut pos = self.playbook.tasks[id].block;
+        while let Some(p) = pos {
+            if p.section == Section::Block && self.blocks[p.block].caught.is_some() {
+                return true;
+            }
+            pos = self.playbook.blocks[p.block].parent;
+        }
+        false
+    }
+
+    fn mark_started(&mut self, id: TaskId) {
+        let mut pos: Option<BlockPos> = self.playbook.tasks[id].block;
+        while let Some(p) = pos {
+            self.blocks[p.block].started = true;
+            pos = self.playbook.blocks[p.block].parent;
+        }
+    }
+
+    /// `ansible_failed_task` and `ansible_failed_result` for a rescue.
+    fn failure_vars(&self, failed: TaskId, result: Json) -> Layer {
+        let task = &self.playbook.tasks[failed];
+        let mut vars = IndexMap::new();
+        vars.insert(
+            "ansible_failed_task".into(),
+            serde_json::json!({
+                "name": task.display_name(),
+                "action": task.module.spec().fqcn,
+            }),
+        );
+        vars.insert("ansible_failed_result".into(), result);
+        Layer::concrete(vars)
+    }
+
+    fn not_needed(&mut self, id: TaskId) -> Option<Option<Layer>> {
+        self.not_needed[id] = true;
+        self.release(id, Resolved::Proceed);
+        None
+    }
+
+    fn hold(&mut self, id: TaskId) -> Option<Option<Layer>> {
+        self.release(id, Resolved::Held);
+        None
+    }
+
+    /// Not run: a task it waits for failed (with --keep-going).
+    fn block(&mut self, id: TaskId) {
+        let task = &self.playbook.tasks[id];
+        let now = Instant::now();
+        self.reporter.event(Event::Finished {
+            task: id,
+            name: task.display_name(),
+            target: None,
+            status: Status::Blocked,
+            duration: Duration::ZERO,
+            message: Some("not run: a task it waits for failed".into()),
+            details: Vec::new(),
+        });
+        self.records[id] = Some(TaskRecord {
+            status: Status::Blocked,
+            target: None,
+            started: now,
+            finished: now,
+            message: None,
+            args: Vec::new(),
+            items: Vec::new(),
+        });
+        self.release(id, Resolved::Failed);
+    }
+
+    /// A task failed: the innermost block with a rescue that has it in its
+    /// body catches it; otherwise the run stops (or, with --keep-going,
+    /// what depends on it is blocked).
+    fn fail(&mut self, id: TaskId, registered: Json) -> Resolved {
+        if let Some(block) = self.catcher(id) {
+            let state = &mut self.blocks[block];
+            if state.caught.is_none() {
+                state.caught = Some((id, registered));
+            }
+            if let Some(Some(record)) = self.records.get_mut(id) {
+                record.status = Status::Rescued;
+            }
+            return Resolved::Proceed;
+        }
+        if !self.options.keep_going {
+            self.stopping = true;
+        }
+        Resolved::Failed
+    }
+
+    /// The block whose rescue catches a failure of `id`.
+    fn catcher(&self, id: TaskId) -> Option<BlockId> {
+        let mut pos = self.playbook.tasks[id].block;
+        while let Some(p) = pos {
+            let block = &self.playbook.blocks[p.block];
+            if p.section == Section::Block && block.has_rescue() {
+                return Some(p.block);
+            }
+            pos = block.parent;
+        }
+        None
+    }
+
+    /// Counts a resolved task off its dependents; those with nothing left
+    /// to wait for become ready.
+    fn release(&mut self, id: TaskId, resolved: Resolved) {
+        for dependent in self.graph.dependents(id) {
+            let worst = &mut self.inherited[dependent];
+            *worst = match (*worst, resolved) {
+                (Resolved::Failed, _) | (_, Resolved::Failed) => Resolved::Failed,
+                (Resolved::Held, _) | (_, Resolved::Held) => Resolved::Held,
+                _ => Resolved::Proceed,
+            };
+            self.waiting[dependent] -= 1;
+            if self.waiting[dependent] == 0 {
+                self.ready.insert(dependent);
+            }
         }
     }
 }

@@ -3,12 +3,30 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use indexmap::IndexMap;
 use petgraph::graph::{DiGraph, NodeIndex};
 use runbook_module::schema::suggest;
-use runbook_module::{AccountKey, Analysis, Owned, StaticFacts};
-use runbook_playbook::{ErrorKind, Json, Location, Playbook, PlaybookError, TaskId, MAGIC_VARS};
+use runbook_module::{AccountKey, Analysis, Owned};
+use runbook_playbook::{
+    ErrorKind, Json, Location, Playbook, PlaybookError, Section, TaskId, VarRank, MAGIC_VARS,
+};
 use runbook_template::Engine;
 
 use crate::reads::{task_reads, value_reads, Read};
-use crate::{EdgeReason, ExternalImport, ResultReads, TaskGraph};
+use crate::{EdgeReason, ExternalImport, ResultReads, TaskFacts, TaskGraph};
+
+/// The task variable that orders a task after others by name or register,
+/// as `depends_on` does, in a playbook ansible-playbook also runs.
+pub const PORTABLE_DEPENDS_ON: &str = "runbook_depends_on";
+
+/// Drops repeated problems (the same one found for every loop item).
+fn dedupe(problems: &mut Vec<PlaybookError>) {
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| {
+        seen.insert((
+            p.message.clone(),
+            p.location.as_ref().map(|l| l.to_string()),
+            p.task.clone(),
+        ))
+    });
+}
 
 /// Where a variable's value comes from, for a reader at some point.
 enum Source {
@@ -44,6 +62,7 @@ pub fn build(
     builder.data_edges();
     let (facts, external_imports) = builder.module_edges();
     builder.depends_on_edges();
+    builder.block_edges();
     builder.play_order_edges();
     if builder.errors.is_empty() {
         builder.check_cycles();
@@ -116,16 +135,50 @@ impl Builder<'_> {
             .map(|(id, _)| *id)
     }
 
+    /// Where `name` comes from for `reader`, in Ansible's precedence (see
+    /// `runbook_playbook::Playbook::task_scope`).
     fn source(&self, name: &str, reader: TaskId) -> Source {
         let task = &self.playbook.tasks[reader];
+        let layer = |rank: VarRank| {
+            task.layers_of(rank).find_map(|l| {
+                let value = l.vars.get(name)?;
+                let location = l
+                    .locations
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| task.location.clone());
+                Some(Source::Value(value.clone(), location))
+            })
+        };
+        if let Some(spec) = &task.loop_ {
+            let defined = name == spec.loop_var
+                || spec.index_var.as_deref() == Some(name)
+                || (spec.extended && name == "ansible_loop");
+            if defined {
+                return Source::Magic;
+            }
+        }
+        if let Some(found) = layer(VarRank::LoopItem) {
+            return found;
+        }
         if let Some(value) = self.extra_vars.get(name) {
             return Source::Value(value.clone(), task.location.clone());
+        }
+        for rank in [VarRank::IncludeParams, VarRank::RoleParams] {
+            if let Some(found) = layer(rank) {
+                return found;
+            }
         }
         if let Some((producer, _)) = self.producer_before(name, reader) {
             return Source::Task(producer);
         }
         if let Some(arg) = task.vars.get(name) {
             return Source::Value(arg.value.clone(), arg.location.clone());
+        }
+        for rank in [VarRank::BlockVars, VarRank::RoleVars] {
+            if let Some(found) = layer(rank) {
+                return found;
+            }
         }
         let play = &self.playbook.plays[task.play];
         if let Some(value) = play.vars.get(name) {
@@ -136,10 +189,29 @@ impl Builder<'_> {
                 .unwrap_or_else(|| play.location.clone());
             return Source::Value(value.clone(), location);
         }
+        if let Some(found) = layer(VarRank::RoleDefaults) {
+            return found;
+        }
         if MAGIC_VARS.contains(&name) {
             return Source::Magic;
         }
+        if matches!(name, "ansible_failed_task" | "ansible_failed_result") && self.in_rescue(task) {
+            return Source::Magic;
+        }
         Source::Missing
+    }
+
+    /// Whether a task is in a `rescue` section, directly or through nested
+    /// blocks.
+    fn in_rescue(&self, task: &runbook_playbook::Task) -> bool {
+        let mut pos = task.block;
+        while let Some(p) = pos {
+            if p.section == Section::Rescue {
+                return true;
+            }
+            pos = self.playbook.blocks[p.block].parent;
+        }
+        false
     }
 
     /// Data edges: each variable a task reads, followed through the vars
@@ -247,6 +319,34 @@ impl Builder<'_> {
                     .join(" -> ")
             )
         };
+        if let Some(skipped) = self.playbook.deselected.iter().find(|d| {
+            d.register.as_deref() == Some(read.name.as_str()) || d.sets.contains(&read.name)
+        }) {
+            return PlaybookError::new(
+                ErrorKind::Undefined,
+                format!(
+                    "`{}`{through} is set by task `{}` ({}), which does not run: {}",
+                    read.name, skipped.name, skipped.location, skipped.reason
+                ),
+            )
+            .at(read.location.clone())
+            .in_task(task.display_name())
+            .help("select that task too (--tags), or guard the read with `| default(...)`");
+        }
+        if matches!(
+            read.name.as_str(),
+            "ansible_failed_task" | "ansible_failed_result"
+        ) {
+            return PlaybookError::new(
+                ErrorKind::Undefined,
+                format!(
+                    "`{}` is only defined in a block's `rescue` tasks",
+                    read.name
+                ),
+            )
+            .at(read.location.clone())
+            .in_task(task.display_name());
+        }
         if read.name.starts_with("ansible_") {
             return PlaybookError::new(
                 ErrorKind::Undefined,
@@ -280,45 +380,126 @@ impl Builder<'_> {
         err
     }
 
-    /// Edges from what each task's module worked out before running: two
-    /// tasks that manage the same thing in one account keep file order,
-    /// and an importer waits for the exporter of the name it imports.
-    fn module_edges(&mut self) -> (Vec<StaticFacts>, Vec<ExternalImport>) {
-        let mut all = Vec::with_capacity(self.playbook.tasks.len());
-        let extra_vars = std::sync::Arc::new(self.extra_vars.clone());
-        for task in &self.playbook.tasks {
-            let scope = self.playbook.task_scope(task, &extra_vars, &[], false);
-            let name = task.display_name();
+    /// Asks a task's module what it will do, per loop item when the loop's
+    /// list is known before running.
+    fn task_facts(
+        &mut self,
+        task: &runbook_playbook::Task,
+        extra_vars: &std::sync::Arc<IndexMap<String, Json>>,
+    ) -> TaskFacts {
+        let name = task.display_name();
+        let analyse = |builder: &mut Self, scope: &runbook_template::Scope| {
             let mut cx = Analysis::new(
-                &self.engine,
-                &scope,
+                &builder.engine,
+                scope,
                 &task.args,
                 &name,
                 &task.location,
-                &mut self.errors,
-                &mut self.warnings,
+                &mut builder.errors,
+                &mut builder.warnings,
             );
-            all.push(task.module.analyse(&mut cx));
+            task.module.analyse(&mut cx)
+        };
+        let scope = self.playbook.task_scope(task, extra_vars, &[], false);
+        let Some(spec) = &task.loop_ else {
+            return TaskFacts::single(analyse(self, &scope));
+        };
+        let items = match self.engine.render(&spec.items.value, &scope) {
+            Ok(value) => match runbook_playbook::loops::items(spec.kind, value) {
+                Ok(items) => items,
+                Err(why) => {
+                    self.errors.push(
+                        PlaybookError::new(ErrorKind::Template, why)
+                            .at(spec.items.location.clone())
+                            .in_task(name.clone()),
+                    );
+                    return TaskFacts::default();
+                }
+            },
+            Err(err) if runbook_module::not_known_yet(&err) => {
+                return TaskFacts {
+                    items: vec![analyse(self, &scope)],
+                    expands_at_run_time: true,
+                    sequential: self.sets_what_it_reads(task),
+                };
+            }
+            Err(err) => {
+                self.errors.push(
+                    PlaybookError::new(ErrorKind::Template, err.to_string())
+                        .at(spec.items.location.clone())
+                        .in_task(name.clone()),
+                );
+                return TaskFacts::default();
+            }
+        };
+        let facts = (0..items.len())
+            .map(|index| {
+                let vars = runbook_playbook::loops::item_vars(spec, &items, index);
+                let scope = self.playbook.item_scope(
+                    task,
+                    extra_vars,
+                    &[],
+                    false,
+                    Some(runbook_template::Layer::concrete(vars)),
+                );
+                analyse(self, &scope)
+            })
+            .collect();
+        TaskFacts {
+            items: facts,
+            expands_at_run_time: false,
+            sequential: self.sets_what_it_reads(task),
         }
+    }
+
+    /// Whether a task reads a variable it sets itself (set_fact that
+    /// accumulates over a loop's items).
+    fn sets_what_it_reads(&self, task: &runbook_playbook::Task) -> bool {
+        let sets = task.module.sets_vars(&task.args);
+        if sets.is_empty() {
+            return false;
+        }
+        let mut errors = Vec::new();
+        task_reads(&self.engine, task, &mut errors)
+            .iter()
+            .any(|r| sets.contains(&r.name))
+    }
+
+    /// Edges from what each task's module worked out before running: two
+    /// tasks that manage the same thing in one account keep file order,
+    /// and an importer waits for the exporter of the name it imports.
+    fn module_edges(&mut self) -> (Vec<TaskFacts>, Vec<ExternalImport>) {
+        let mut all = Vec::with_capacity(self.playbook.tasks.len());
+        let extra_vars = std::sync::Arc::new(self.extra_vars.clone());
+        for task in &self.playbook.tasks {
+            let facts = self.task_facts(task, &extra_vars);
+            all.push(facts);
+        }
+        dedupe(&mut self.errors);
+        dedupe(&mut self.warnings);
 
         let mut owners: BTreeMap<(AccountKey, Owned), Vec<TaskId>> = BTreeMap::new();
         let mut exports: HashMap<(AccountKey, String), Vec<TaskId>> = HashMap::new();
         let mut imports: Vec<(TaskId, AccountKey, String, Location)> = Vec::new();
-        for (id, facts) in all.iter().enumerate() {
+        for (id, facts) in all
+            .iter()
+            .enumerate()
+            .flat_map(|(id, f)| f.items.iter().map(move |item| (id, item)))
+        {
             let Some(account) = facts.placement.account() else {
                 continue;
             };
             for owned in &facts.owns {
-                owners
-                    .entry((account.clone(), owned.clone()))
-                    .or_default()
-                    .push(id);
+                let owners = owners.entry((account.clone(), owned.clone())).or_default();
+                if owners.last() != Some(&id) {
+                    owners.push(id);
+                }
             }
             for name in &facts.exports {
-                exports
-                    .entry((account.clone(), name.clone()))
-                    .or_default()
-                    .push(id);
+                let exporters = exports.entry((account.clone(), name.clone())).or_default();
+                if exporters.last() != Some(&id) {
+                    exporters.push(id);
+                }
             }
             for import in &facts.imports {
                 imports.push((
@@ -366,7 +547,22 @@ impl Builder<'_> {
 
     fn depends_on_edges(&mut self) {
         for task in &self.playbook.tasks {
-            for entry in &task.depends_on {
+            // `vars: {runbook_depends_on: [...]}` is the same, in a form
+            // ansible-playbook accepts (it is only a variable there).
+            let portable: Vec<runbook_playbook::Arg> = match task.vars.get(PORTABLE_DEPENDS_ON) {
+                None => Vec::new(),
+                Some(arg) => match &arg.value {
+                    Json::Array(items) => items
+                        .iter()
+                        .map(|v| runbook_playbook::Arg {
+                            value: v.clone(),
+                            location: arg.location.clone(),
+                        })
+                        .collect(),
+                    _ => vec![arg.clone()],
+                },
+            };
+            for entry in task.depends_on.iter().chain(portable.iter()) {
                 let Some(wanted) = entry.value.as_str() else {
                     continue;
                 };
@@ -409,6 +605,25 @@ impl Builder<'_> {
                     } else {
                         self.edge(other, task.id, EdgeReason::DependsOn);
                     }
+                }
+            }
+        }
+    }
+
+    /// A block's `rescue` waits for every task of the block, and its
+    /// `always` for every task of the block and the rescue: the executor
+    /// then decides whether they run.
+    fn block_edges(&mut self) {
+        for block in &self.playbook.blocks {
+            let (body, rescue, always) = (&block.tasks[0], &block.tasks[1], &block.tasks[2]);
+            for &r in rescue {
+                for &b in body {
+                    self.edge(b, r, EdgeReason::Rescue);
+                }
+            }
+            for &a in always {
+                for &b in body.iter().chain(rescue) {
+                    self.edge(b, a, EdgeReason::Always);
                 }
             }
         }
@@ -553,10 +768,18 @@ fn result_reads(playbook: &Playbook, extra_vars: &IndexMap<String, Json>) -> Vec
                     .map(|t| (t, false)),
             );
         }
-        for condition in [&task.when, &task.changed_when, &task.failed_when]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(spec) = &task.loop_ {
+            texts.extend(
+                crate::reads::strings(&spec.items.value)
+                    .into_iter()
+                    .map(|t| (t, false)),
+            );
+        }
+        for condition in task.when.iter().chain(
+            [&task.changed_when, &task.failed_when]
+                .into_iter()
+                .flatten(),
+        ) {
             texts.extend(
                 crate::reads::strings(&condition.value)
                     .into_iter()

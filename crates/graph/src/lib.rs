@@ -16,9 +16,10 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use runbook_module::{AccountKey, StaticFacts};
+
 use runbook_playbook::{PlaybookError, TaskId};
 
-pub use build::build;
+pub use build::{build, PORTABLE_DEPENDS_ON};
 pub use render::Format;
 pub use runbook_module::ResultReads;
 
@@ -36,6 +37,10 @@ pub enum EdgeReason {
     /// Manages the same thing (a stack), so file order is kept.
     Same(&'static str),
     DependsOn,
+    /// A block's `rescue` waits for the block.
+    Rescue,
+    /// A block's `always` waits for the block and its rescue.
+    Always,
     /// Plays run in file order: the next play starts after this one ends.
     PlayOrder,
     /// Tearing down: a stack goes after the stacks that depend on it.
@@ -51,6 +56,8 @@ impl fmt::Display for EdgeReason {
             EdgeReason::Export(name) => write!(f, "export {name}"),
             EdgeReason::Same(kind) => write!(f, "same {kind}"),
             EdgeReason::DependsOn => write!(f, "depends_on"),
+            EdgeReason::Rescue => write!(f, "rescue"),
+            EdgeReason::Always => write!(f, "always"),
             EdgeReason::PlayOrder => write!(f, "play order"),
             EdgeReason::Teardown => write!(f, "teardown order"),
         }
@@ -62,8 +69,8 @@ impl fmt::Display for EdgeReason {
 pub struct TaskGraph {
     graph: DiGraph<TaskId, EdgeReason>,
     /// What each task's module worked out before running: where it acts,
-    /// what it manages, exports and imports.
-    pub facts: Vec<StaticFacts>,
+    /// what it manages, exports and imports (per loop item).
+    pub facts: Vec<TaskFacts>,
     /// Problems that do not stop a run (an import name that cannot be
     /// resolved, an import no task exports).
     pub warnings: Vec<PlaybookError>,
@@ -73,6 +80,37 @@ pub struct TaskGraph {
     /// Per task: what the playbook may read of its registered result, so
     /// that modules can skip calls whose only use is a field nobody reads.
     pub result_reads: Vec<ResultReads>,
+}
+
+/// What a task's module worked out before running, per loop item.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFacts {
+    /// One per item (one for a task without a loop); empty for a loop over
+    /// nothing.
+    pub items: Vec<StaticFacts>,
+    /// The loop's list is only known once earlier tasks have run: `items`
+    /// holds what is known without it.
+    pub expands_at_run_time: bool,
+    /// The loop's items run one after another, as in Ansible: an item
+    /// reads a variable that an earlier item sets (a set_fact that
+    /// accumulates).
+    pub sequential: bool,
+}
+
+impl TaskFacts {
+    pub fn single(facts: StaticFacts) -> Self {
+        TaskFacts {
+            items: vec![facts],
+            ..TaskFacts::default()
+        }
+    }
+}
+
+impl TaskGraph {
+    /// Every item's facts, of every task.
+    pub fn all_facts(&self) -> impl Iterator<Item = &StaticFacts> {
+        self.facts.iter().flat_map(|f| f.items.iter())
+    }
 }
 
 /// An import that must be satisfied by an export already in the account.
@@ -152,8 +190,12 @@ impl TaskGraph {
     /// each waits for every kept task that depends on it, directly or
     /// through other tasks, so stacks go in the reverse order of creation.
     pub fn teardown(&self, keep: &[TaskId]) -> TaskGraph {
-        let position: std::collections::HashMap<TaskId, usize> =
-            keep.iter().enumerate().map(|(i, &t)| (t, i)).collect();
+        // A task may appear more than once (one undo per loop item).
+        let mut positions: std::collections::HashMap<TaskId, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, &t) in keep.iter().enumerate() {
+            positions.entry(t).or_default().push(i);
+        }
         let mut graph = DiGraph::with_capacity(keep.len(), keep.len());
         for i in 0..keep.len() {
             graph.add_node(i);
@@ -161,16 +203,17 @@ impl TaskGraph {
         for (i, &task) in keep.iter().enumerate() {
             let mut dfs = petgraph::visit::Dfs::new(&self.graph, NodeIndex::new(task));
             while let Some(node) = dfs.next(&self.graph) {
-                if let Some(&j) = position.get(&node.index()) {
-                    if j != i {
-                        graph.add_edge(NodeIndex::new(j), NodeIndex::new(i), EdgeReason::Teardown);
-                    }
+                if node.index() == task {
+                    continue;
+                }
+                for &j in positions.get(&node.index()).into_iter().flatten() {
+                    graph.add_edge(NodeIndex::new(j), NodeIndex::new(i), EdgeReason::Teardown);
                 }
             }
         }
         TaskGraph {
             graph,
-            facts: vec![StaticFacts::default(); keep.len()],
+            facts: vec![TaskFacts::default(); keep.len()],
             warnings: Vec::new(),
             external_imports: Vec::new(),
             result_reads: vec![ResultReads::nothing(); keep.len()],

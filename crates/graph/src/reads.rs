@@ -56,7 +56,7 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
             add(refs, &arg.location, true, None, &mut reads);
         }
     }
-    if let Some(when) = &task.when {
+    for when in &task.when {
         for text in condition_strings(&when.value) {
             add(
                 expression_references(engine, text),
@@ -65,6 +65,28 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
                 None,
                 &mut reads,
             );
+        }
+    }
+    if let Some(spec) = &task.loop_ {
+        for text in strings(&spec.items.value) {
+            add(
+                references(engine, text),
+                &spec.items.location,
+                true,
+                None,
+                &mut reads,
+            );
+        }
+        if let Some(label) = &spec.label {
+            for text in strings(&label.value) {
+                add(
+                    references(engine, text),
+                    &label.location,
+                    true,
+                    None,
+                    &mut reads,
+                );
+            }
         }
     }
     // A task's own result is what changed_when / failed_when look at.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use runbook_playbook::Playbook;
+use runbook_playbook::{Playbook, Task};
 use serde_json::json;
 
 use crate::TaskGraph;
@@ -32,7 +32,7 @@ impl TaskGraph {
                 out,
                 "  t{} [label={}];",
                 task.id,
-                dot_string(&task.display_name())
+                dot_string(&self.label(task))
             );
         }
         for (from, to, reason) in self.edges() {
@@ -53,7 +53,7 @@ impl TaskGraph {
                 out,
                 "  t{}[\"{}\"]",
                 task.id,
-                mermaid_text(&task.display_name())
+                mermaid_text(&self.label(task))
             );
         }
         for (from, to, reason) in self.edges() {
@@ -70,7 +70,19 @@ impl TaskGraph {
         let nodes: Vec<_> = playbook
             .tasks
             .iter()
-            .map(|t| json!({"id": t.id, "name": t.display_name(), "module": t.module.spec().fqcn}))
+            .map(|t| {
+                let mut node =
+                    json!({"id": t.id, "name": t.display_name(), "module": t.module.spec().fqcn});
+                if t.loop_.is_some() {
+                    let facts = &self.facts[t.id];
+                    node["loop"] = if facts.expands_at_run_time {
+                        json!({"expands_at_run_time": true})
+                    } else {
+                        json!({"items": facts.items.len()})
+                    };
+                }
+                node
+            })
             .collect();
         let edges: Vec<_> = self
             .edges()
@@ -96,7 +108,7 @@ impl TaskGraph {
                 let _ = write!(
                     out,
                     "  - {} [{}]",
-                    task.display_name(),
+                    self.label(task),
                     task.module.spec().short
                 );
                 if !waits.is_empty() {
@@ -106,6 +118,23 @@ impl TaskGraph {
             }
         }
         out
+    }
+}
+
+impl TaskGraph {
+    /// A task's name, and what its loop expands to.
+    fn label(&self, task: &Task) -> String {
+        let name = task.display_name();
+        if task.loop_.is_none() {
+            return name;
+        }
+        let facts = &self.facts[task.id];
+        if facts.expands_at_run_time {
+            format!("{name} (loop: expands at run time)")
+        } else {
+            let n = facts.items.len();
+            format!("{name} (loop: {n} item{})", if n == 1 { "" } else { "s" })
+        }
     }
 }
 

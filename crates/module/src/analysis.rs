@@ -222,9 +222,10 @@ impl<'a> Analysis<'a> {
     }
 }
 
-/// Unknown until another task has run, or undefined (reported by the
-/// graph's variable check with a better message).
-fn not_known_yet(err: &TemplateError) -> bool {
+/// Whether a render failed only because a value is unknown until another
+/// task has run, or undefined (reported by the graph's variable check with
+/// a better message).
+pub fn not_known_yet(err: &TemplateError) -> bool {
     match err {
         TemplateError::Undefined { .. } | TemplateError::Recursive { .. } => true,
         TemplateError::Render { message } => message.starts_with("undefined value"),

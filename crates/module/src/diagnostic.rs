@@ -13,6 +13,16 @@ pub struct Location {
     pub span: Span,
 }
 
+impl Location {
+    /// The start of a file.
+    pub fn start(file: Arc<PathBuf>) -> Location {
+        Location {
+            file,
+            span: Span { line: 1, column: 1 },
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.file.display(), self.span)

@@ -15,7 +15,8 @@ pub mod schema;
 use indexmap::IndexMap;
 
 pub use analysis::{
-    AccountKey, Analysis, Import, Known, Owned, Placement, StaticFacts, REGION_PLACEHOLDER,
+    not_known_yet, AccountKey, Analysis, Import, Known, Owned, Placement, StaticFacts,
+    REGION_PLACEHOLDER,
 };
 pub use call::{BoxFuture, Call, ModuleFailure, ModuleOutput, Progress, ResultReads, Services};
 pub use diagnostic::{Arg, ErrorKind, Location, PlaybookError};

@@ -6,10 +6,14 @@
 
 pub mod extra_vars;
 mod load;
+pub mod loops;
 mod model;
 mod vars;
 
-pub use load::load;
-pub use model::{Play, Playbook, Task, TaskId};
+pub use load::{load, load_selected, Selection};
+pub use model::{
+    Block, BlockId, BlockPos, Deselected, Loop, LoopKind, Play, Playbook, RoleRef, Section, Task,
+    TaskId, VarLayer, VarRank,
+};
 pub use runbook_module::{Arg, ErrorKind, Json, Location, PlaybookError};
 pub use vars::MAGIC_VARS;

@@ -45,7 +45,10 @@ pub enum ImportProblem {
 impl AwsContext {
     /// Resolves the credentials of every account the tasks name and lists
     /// each account's stacks, concurrently; then remembers each account.
-    pub async fn preflight(&self, facts: &[StaticFacts]) -> Result<Vec<Reached>, Vec<Unreachable>> {
+    pub async fn preflight<'a>(
+        &self,
+        facts: impl Iterator<Item = &'a StaticFacts>,
+    ) -> Result<Vec<Reached>, Vec<Unreachable>> {
         let mut accounts: BTreeMap<AccountKey, usize> = BTreeMap::new();
         for fact in facts {
             if let Some(account) = fact.placement.account() {
