@@ -10,7 +10,7 @@ use minijinja::machinery::ast::{CallArg, Expr, Stmt};
 use minijinja::machinery::{parse, parse_expr};
 
 use crate::engine::has_template;
-use crate::{Engine, TemplateError};
+use crate::{Engine, TemplateError, Unknown};
 
 /// Top-level variable names a template reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub fn references(engine: &Engine, source: &str) -> Result<References, TemplateE
         .template_from_str(source)
         .map_err(|e| TemplateError::from_minijinja(&e))?
         .undeclared_variables(false);
-    let ast = parse(source, "<string>", Default::default(), Default::default())
+    let ast = parse(source, "<string>", Default::default())
         .map_err(|e| TemplateError::from_minijinja(&e))?;
     let mut walker = Walker::default();
     walker.stmt(&ast, &BTreeSet::new());
@@ -132,18 +132,16 @@ impl Walker {
         engine: &Engine,
         undeclared: BTreeSet<String>,
     ) -> Result<References, TemplateError> {
-        let unknown = |kind: &str, name: &str| {
-            TemplateError::Render {
-            message: format!(
-                "unknown {kind} `{name}`: runbook does not have it (its {kind}s are listed in docs/playbooks.md#{kind}s)"
-            ),
-        }
+        let unknown = |kind, name: &String| TemplateError::Unknown {
+            kind,
+            name: name.clone(),
+            at: None,
         };
         if let Some(name) = self.filters.iter().find(|n| !engine.knows_filter(n)) {
-            return Err(unknown("filter", name));
+            return Err(unknown(Unknown::Filter, name));
         }
         if let Some(name) = self.tests.iter().find(|n| !engine.knows_test(n)) {
-            return Err(unknown("test", name));
+            return Err(unknown(Unknown::Test, name));
         }
         // minijinja's own analysis knows loop and `set` locals; keep only
         // the names it agrees come from outside. A global function's name
@@ -284,6 +282,11 @@ impl Walker {
             }
             Expr::List(l) => {
                 for item in &l.items {
+                    self.expr(item, guarded, proven);
+                }
+            }
+            Expr::Tuple(t) => {
+                for item in &t.items {
                     self.expr(item, guarded, proven);
                 }
             }

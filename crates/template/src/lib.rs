@@ -9,16 +9,26 @@
 //!   it guards with `default` or `is defined`, without rendering it.
 
 pub mod analysis;
+mod compare;
+mod compile;
 mod engine;
 mod error;
 mod filters;
+mod filters_list;
+mod filters_text;
 mod lookups;
+mod pyrepr;
 mod scope;
 
 pub use analysis::References;
-pub use engine::{Engine, OMIT};
-pub use error::TemplateError;
+pub use engine::{Engine, OMIT, TEMPLATE_LOOKUP_LIMIT, VARIABLE_NESTING_LIMIT};
+pub use error::{Nesting, Origin, TemplateError, TemplateSpan, Unknown};
 pub use scope::{Layer, Scope};
 
 /// Variables are JSON values: what modules register and what YAML holds.
 pub type Json = serde_json::Value;
+
+/// A JSON value (or anything serializable) as a template value.
+pub(crate) fn value_of<T: serde::Serialize>(value: T) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(value))
+}

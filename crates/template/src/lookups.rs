@@ -1,25 +1,75 @@
-//! `lookup('env' | 'file' | 'template', ...)`: the only ways a template may
-//! reach outside itself.
+//! `lookup(...)` and `query(...)`: the lookups a playbook may use. Reading
+//! the environment and files under the playbook is fine; running commands or
+//! reaching the network (`pipe`, `url`, ...) is refused.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use minijinja::value::{Kwargs, Rest, Value};
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind};
 
-use crate::engine::active_context;
+use crate::engine::{active_context, enter};
+use crate::error::{Nesting, Origin, Unknown};
+use crate::scope::LazyContext;
+use crate::TemplateError;
+
+/// The lookups runbook has (each also as `ansible.builtin.NAME`).
+pub const SUPPORTED: &[&str] = &[
+    "env",
+    "file",
+    "template",
+    "vars",
+    "items",
+    "list",
+    "dict",
+    "indexed_items",
+    "sequence",
+];
+
+/// Lookups Ansible has that run commands, reach the network or write
+/// files: a playbook that uses them is refused, not half run.
+pub const REFUSED: &[&str] = &["pipe", "lines", "url", "password"];
+
+/// Whether `name` (as written, `ansible.builtin.` or not) is a lookup
+/// runbook has; `Err` says why not.
+pub fn check(name: &str) -> Result<(), Unknown> {
+    let short = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    if SUPPORTED.contains(&short) {
+        Ok(())
+    } else if REFUSED.contains(&short) {
+        Err(Unknown::RefusedLookup)
+    } else {
+        Err(Unknown::Lookup)
+    }
+}
 
 pub(crate) fn register(env: &mut Environment<'static>, base_dir: PathBuf) {
     let dir = base_dir.clone();
     env.add_function(
         "lookup",
-        move |name: String, terms: Rest<String>, kwargs: Kwargs| -> Result<Value, Error> {
+        move |name: String, terms: Rest<Value>, kwargs: Kwargs| -> Result<Value, Error> {
             let wantlist: Option<bool> = kwargs.get("wantlist")?;
-            let values = lookup(&dir, &name, &terms, kwargs)?;
-            Ok(if wantlist.unwrap_or(false) {
-                Value::from(values)
-            } else {
-                // Ansible joins several results with commas.
-                Value::from(values.join(","))
+            let wantlist = wantlist.unwrap_or(false);
+            let values = match run(&dir, &name, &terms, kwargs)? {
+                Some(values) => values,
+                None if wantlist => return Ok(Value::from(Vec::<Value>::new())),
+                None => return Ok(Value::from(())),
+            };
+            if wantlist {
+                return Ok(Value::from(values));
+            }
+            // As Ansible: one result is itself, several strings are joined
+            // with commas, anything else stays a list.
+            Ok(match values.len() {
+                1 => values.into_iter().next().expect("one value"),
+                n if n > 1 && values.iter().all(|v| v.kind() == ValueKind::String) => Value::from(
+                    values
+                        .iter()
+                        .map(|v| v.as_str().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                _ => Value::from(values),
             })
         },
     );
@@ -28,8 +78,10 @@ pub(crate) fn register(env: &mut Environment<'static>, base_dir: PathBuf) {
         let dir = base_dir.clone();
         env.add_function(
             name,
-            move |name: String, terms: Rest<String>, kwargs: Kwargs| -> Result<Value, Error> {
-                Ok(Value::from(lookup(&dir, &name, &terms, kwargs)?))
+            move |name: String, terms: Rest<Value>, kwargs: Kwargs| -> Result<Value, Error> {
+                Ok(Value::from(
+                    run(&dir, &name, &terms, kwargs)?.unwrap_or_default(),
+                ))
             },
         );
     }
@@ -39,64 +91,204 @@ fn failure(message: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, message)
 }
 
+/// Runs a lookup; `None` when it failed and `errors='ignore'` (or `'warn'`)
+/// says to go on without it.
+fn run(
+    base_dir: &Path,
+    name: &str,
+    terms: &[Value],
+    kwargs: Kwargs,
+) -> Result<Option<Vec<Value>>, Error> {
+    let errors: Option<String> = kwargs.get("errors")?;
+    let _: Option<bool> = kwargs.get("wantlist")?;
+    let errors = errors.unwrap_or_else(|| "strict".into());
+    if !matches!(errors.as_str(), "strict" | "warn" | "ignore") {
+        return Err(failure(format!(
+            "lookup: errors must be strict, warn or ignore, not `{errors}`"
+        )));
+    }
+    if let Err(kind) = check(name) {
+        let err = TemplateError::Unknown {
+            kind,
+            name: name.to_string(),
+            at: None,
+        };
+        return Err(match active_context() {
+            Some(ctx) => pass_on(&ctx, err),
+            None => failure(err.to_string()),
+        });
+    }
+    let short = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    match lookup(base_dir, short, terms, kwargs) {
+        Ok(values) => Ok(Some(values)),
+        // A lookup's own failure, not a template's (a looked-up template's
+        // errors are kept whatever `errors` says, as Ansible does for
+        // undefined variables).
+        Err(err) if errors != "strict" && err.kind() == ErrorKind::InvalidOperation => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+fn strings(terms: &[Value], plugin: &str) -> Result<Vec<String>, Error> {
+    terms
+        .iter()
+        .map(|term| match term.as_str() {
+            Some(text) => Ok(text.to_string()),
+            None if term.is_undefined() => Err(Error::new(
+                ErrorKind::UndefinedError,
+                format!("lookup('{plugin}') got an undefined term"),
+            )),
+            None => Err(failure(format!(
+                "lookup('{plugin}') takes strings, got {} `{term}`",
+                crate::compare::python_type(term)
+            ))),
+        })
+        .collect()
+}
+
+fn context(plugin: &str) -> Result<Arc<LazyContext>, Error> {
+    active_context().ok_or_else(|| failure(format!("lookup('{plugin}') used outside a render")))
+}
+
+/// Hands a template error over to the render that called the lookup, which
+/// reports it as it is.
+fn pass_on(ctx: &LazyContext, err: TemplateError) -> Error {
+    let message = err.to_string();
+    ctx.record(err);
+    Error::new(ErrorKind::InvalidOperation, message)
+}
+
+/// Terms with lists opened one level, as `items` and `indexed_items` do.
+fn flattened(terms: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for term in terms {
+        match term.kind() {
+            ValueKind::Seq | ValueKind::Iterable => {
+                out.extend(term.try_iter().into_iter().flatten())
+            }
+            _ => out.push(term.clone()),
+        }
+    }
+    out
+}
+
 fn lookup(
     base_dir: &Path,
     name: &str,
-    terms: &[String],
+    terms: &[Value],
     kwargs: Kwargs,
-) -> Result<Vec<String>, Error> {
+) -> Result<Vec<Value>, Error> {
     let values = match name {
-        "env" | "ansible.builtin.env" => {
+        "env" => {
             let default: Option<String> = kwargs.get("default")?;
             kwargs.assert_all_used()?;
-            terms
+            strings(terms, name)?
                 .iter()
                 .map(|var| {
-                    std::env::var(var)
-                        .ok()
-                        .or_else(|| default.clone())
-                        .unwrap_or_default()
+                    Value::from(
+                        std::env::var(var)
+                            .ok()
+                            .or_else(|| default.clone())
+                            .unwrap_or_default(),
+                    )
                 })
-                .collect::<Vec<_>>()
+                .collect()
         }
-        "file" | "ansible.builtin.file" => {
+        "file" => {
             let rstrip: Option<bool> = kwargs.get("rstrip")?;
             let lstrip: Option<bool> = kwargs.get("lstrip")?;
             kwargs.assert_all_used()?;
             let mut out = Vec::new();
-            for term in terms {
-                let mut text = read(base_dir, term, "file")?;
+            for term in strings(terms, name)? {
+                let mut text = read(base_dir, &term, "file")?;
                 if rstrip.unwrap_or(true) {
                     text.truncate(text.trim_end().len());
                 }
                 if lstrip.unwrap_or(false) {
                     text = text.trim_start().to_string();
                 }
-                out.push(text);
+                out.push(Value::from(text));
             }
             out
         }
-        "template" | "ansible.builtin.template" => {
+        "template" => {
             kwargs.assert_all_used()?;
-            let ctx = active_context()
-                .ok_or_else(|| failure("lookup('template') used outside a render".into()))?;
+            let ctx = context(name)?;
             let mut out = Vec::new();
-            for term in terms {
-                let source = read(base_dir, term, "template")?;
+            for term in strings(terms, name)? {
+                let nested =
+                    enter(Nesting::TemplateLookups, &term).map_err(|e| pass_on(&ctx, e))?;
+                let source = read(base_dir, &term, "template")?;
                 let rendered = ctx
                     .engine
-                    .env()
-                    .render_str(&source, Value::from_dyn_object(ctx.clone()))
-                    .map_err(|e| failure(format!("lookup('template', '{term}'): {e}")))?;
-                out.push(rendered);
+                    .render_file_in(&source, &ctx, &Origin::File(term.clone()))
+                    .map_err(|e| pass_on(&ctx, e))?;
+                drop(nested);
+                out.push(Value::from(rendered));
             }
             out
         }
-        other => {
-            return Err(failure(format!(
-                "lookup plugin `{other}` is not supported (runbook has env, file and template)"
-            )))
+        "vars" => {
+            let default: Option<Value> = kwargs.get("default")?;
+            kwargs.assert_all_used()?;
+            let ctx = context(name)?;
+            let mut out = Vec::new();
+            for term in strings(terms, name)? {
+                match ctx.resolve(&term) {
+                    Some(value) => out.push(value),
+                    None => {
+                        if let Some(err) = ctx.take_failure() {
+                            return Err(pass_on(&ctx, err));
+                        }
+                        match &default {
+                            Some(default) => out.push(default.clone()),
+                            None => {
+                                return Err(Error::new(
+                                    ErrorKind::UndefinedError,
+                                    format!("No variable named '{term}' was found."),
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+            out
         }
+        "items" => {
+            kwargs.assert_all_used()?;
+            flattened(terms)
+        }
+        "list" => {
+            kwargs.assert_all_used()?;
+            terms.to_vec()
+        }
+        "indexed_items" => {
+            kwargs.assert_all_used()?;
+            flattened(terms)
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| Value::from(vec![Value::from(i), item]))
+                .collect()
+        }
+        "dict" => {
+            kwargs.assert_all_used()?;
+            let mut out = Vec::new();
+            for term in terms {
+                if term.kind() != ValueKind::Map {
+                    return Err(failure(format!(
+                        "the 'dict' lookup plugin expects a dictionary, got {} `{term}`",
+                        crate::compare::python_type(term)
+                    )));
+                }
+                for key in term.try_iter()? {
+                    let value = term.get_item(&key)?;
+                    out.push(Value::from_pairs([("key", key), ("value", value)]));
+                }
+            }
+            out
+        }
+        "sequence" => sequence(terms, kwargs)?,
+        other => unreachable!("lookup `{other}` passed the check"),
     };
     Ok(values)
 }
@@ -120,6 +312,171 @@ pub fn resolve(base_dir: &Path, term: &str) -> PathBuf {
     } else {
         base_dir.join(path)
     }
+}
+
+/// The options of one `sequence` term.
+#[derive(Clone)]
+struct Sequence {
+    start: i64,
+    end: Option<i64>,
+    count: Option<i64>,
+    stride: i64,
+    format: String,
+}
+
+/// `sequence`: `start=1 end=5 stride=1 format=%d` (or `count=` instead of
+/// `end=`), or the short form `[start-]end[/stride][:format]`.
+fn sequence(terms: &[Value], kwargs: Kwargs) -> Result<Vec<Value>, Error> {
+    let mut defaults = Sequence {
+        start: 1,
+        end: None,
+        count: None,
+        stride: 1,
+        format: "%d".into(),
+    };
+    for key in ["start", "end", "count", "stride", "format"] {
+        let value: Option<Value> = kwargs.get(key)?;
+        if let Some(value) = value {
+            set_field(&mut defaults, key, &value.to_string())?;
+        }
+    }
+    kwargs.assert_all_used()?;
+    let mut terms = strings(terms, "sequence")?;
+    if terms.is_empty() {
+        terms.push(String::new());
+    }
+    let mut out = Vec::new();
+    for term in terms {
+        let mut seq = defaults.clone();
+        if !short_sequence(&term, &mut seq)? {
+            for pair in term.split_whitespace() {
+                let Some((key, value)) = pair.split_once('=') else {
+                    return Err(failure(format!(
+                        "unrecognized arguments to with_sequence: `{pair}`"
+                    )));
+                };
+                set_field(&mut seq, key, value)?;
+            }
+        }
+        let end = match (seq.end, seq.count) {
+            (None, None) => {
+                return Err(failure("must specify count or end in with_sequence".into()))
+            }
+            (Some(_), Some(_)) => {
+                return Err(failure(
+                    "can't specify both count and end in with_sequence".into(),
+                ))
+            }
+            (_, Some(0)) => continue,
+            (_, Some(count)) => seq.start + count * seq.stride - 1,
+            (Some(end), None) => end,
+        };
+        if seq.stride > 0 && end < seq.start {
+            return Err(failure("to count backwards make stride negative".into()));
+        }
+        if seq.stride < 0 && end > seq.start {
+            return Err(failure(
+                "to count forward don't make stride negative".into(),
+            ));
+        }
+        if seq.stride == 0 {
+            continue;
+        }
+        if seq.format.matches('%').count() != 1 {
+            return Err(failure(format!("bad formatting string: {}", seq.format)));
+        }
+        let mut i = seq.start;
+        while (seq.stride > 0 && i <= end) || (seq.stride < 0 && i >= end) {
+            out.push(Value::from(printf(&seq.format, i)?));
+            i += seq.stride;
+        }
+    }
+    Ok(out)
+}
+
+fn set_field(seq: &mut Sequence, key: &str, value: &str) -> Result<(), Error> {
+    let number = || {
+        value.trim().parse::<i64>().map_err(|_| {
+            failure(format!(
+                "sequence: `{key}` must be an integer, got `{value}`"
+            ))
+        })
+    };
+    match key {
+        "start" => seq.start = number()?,
+        "end" => seq.end = Some(number()?),
+        "count" => seq.count = Some(number()?),
+        "stride" => seq.stride = number()?,
+        "format" => seq.format = value.to_string(),
+        other => {
+            return Err(failure(format!(
+                "unrecognized arguments to with_sequence: `{other}`"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// The short form `[start-]end[/stride][:format]`; false if `term` is not
+/// in it.
+fn short_sequence(term: &str, seq: &mut Sequence) -> Result<bool, Error> {
+    let (numbers, format) = match term.split_once(':') {
+        Some((numbers, format)) => (numbers, Some(format)),
+        None => (term, None),
+    };
+    let (range, stride) = match numbers.split_once('/') {
+        Some((range, stride)) => (range, Some(stride)),
+        None => (numbers, None),
+    };
+    let (start, end) = match range.split_once('-') {
+        Some((start, end)) => (Some(start), end),
+        None => (None, range),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(end) || !start.is_none_or(digits) || !stride.is_none_or(digits) {
+        return Ok(false);
+    }
+    if let Some(start) = start {
+        set_field(seq, "start", start)?;
+    }
+    set_field(seq, "end", end)?;
+    if let Some(stride) = stride {
+        set_field(seq, "stride", stride)?;
+    }
+    if let Some(format) = format {
+        seq.format = format.to_string();
+    }
+    Ok(true)
+}
+
+/// Python's `format % number` for one `%[0][width](d|i|u|x|X|o|s)`.
+fn printf(format: &str, number: i64) -> Result<String, Error> {
+    let bad = || failure(format!("problem formatting {number} with `{format}`"));
+    let at = format.find('%').ok_or_else(bad)?;
+    let rest = &format[at + 1..];
+    let zero = rest.starts_with('0');
+    let width_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let width: usize = rest[..width_len].parse().unwrap_or(0);
+    let conversion = rest[width_len..].chars().next().ok_or_else(bad)?;
+    let digits = match conversion {
+        'd' | 'i' | 'u' | 's' => number.to_string(),
+        'x' => format!("{number:x}"),
+        'X' => format!("{number:X}"),
+        'o' => format!("{number:o}"),
+        _ => return Err(bad()),
+    };
+    let padded = if zero && matches!(conversion, 'd' | 'i' | 'u') {
+        format!("{number:0width$}")
+    } else if zero && conversion != 's' {
+        format!("{digits:0>width$}")
+    } else {
+        format!("{digits:>width$}")
+    };
+    Ok(format!(
+        "{}{padded}{}",
+        &format[..at],
+        &rest[width_len + conversion.len_utf8()..]
+    ))
 }
 
 #[cfg(test)]
@@ -152,7 +509,7 @@ mod tests {
         let err = engine
             .render(&json!("{{ lookup('file', 'nope.txt') }}"), &scope)
             .unwrap_err();
-        let TemplateError::Render { message } = err else {
+        let TemplateError::Render { message, .. } = err else {
             panic!("{err:?}")
         };
         assert!(message.contains("cannot read `nope.txt`"), "{message}");
@@ -205,8 +562,14 @@ mod tests {
             .render(&json!("{{ lookup('pipe', 'ls') }}"), &scope)
             .unwrap_err();
         assert!(
-            err.to_string()
-                .contains("lookup plugin `pipe` is not supported"),
+            matches!(
+                &err,
+                TemplateError::Unknown {
+                    kind: crate::Unknown::RefusedLookup,
+                    name,
+                    ..
+                } if name == "pipe"
+            ),
             "{err}"
         );
     }
