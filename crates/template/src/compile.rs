@@ -22,8 +22,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use minijinja::machinery::{
-    self, ast, get_compiled_template, make_string_output, parse_expr, tokenize, CodeGenerator,
-    Instruction, Instructions, Token,
+    self, ast, get_compiled_template, make_string_output, tokenize, CodeGenerator, Instruction,
+    Instructions, Span, Token,
 };
 use minijinja::{Environment, Error, Value};
 
@@ -34,6 +34,8 @@ pub(crate) struct Prepared<'a> {
     pub(crate) text: Cow<'a, str>,
     /// Offsets (in `text`) of the backslashes that were added.
     added: Vec<usize>,
+    /// An expression, which [`eval`] compiles inside `{{ }}`.
+    expression: bool,
 }
 
 impl<'a> Prepared<'a> {
@@ -49,6 +51,7 @@ impl<'a> Prepared<'a> {
         let unchanged = Prepared {
             text: Cow::Borrowed(source),
             added: Vec::new(),
+            expression,
         };
         if !escape || !source.contains('\\') {
             return unchanged;
@@ -91,11 +94,18 @@ impl<'a> Prepared<'a> {
         Prepared {
             text: Cow::Owned(text),
             added,
+            expression,
         }
     }
 
-    /// The offset in the original source of an offset in `text`.
+    /// The offset in the original source of an offset in what was
+    /// compiled.
     pub(crate) fn original(&self, offset: usize) -> usize {
+        let offset = if self.expression {
+            offset.saturating_sub(EXPRESSION_START.len())
+        } else {
+            offset
+        };
         offset - self.added.partition_point(|a| *a < offset)
     }
 
@@ -120,11 +130,11 @@ pub(crate) fn render(
 ) -> Result<(String, Option<Emissions>), Error> {
     let template = env.template_from_str(source)?;
     let compiled = get_compiled_template(&template);
-    let instructions = python_comparisons(&compiled.instructions);
+    let instructions = python_comparisons(env, &compiled.instructions);
     let blocks: BTreeMap<_, _> = compiled
         .blocks
         .iter()
-        .map(|(name, block)| (*name, python_comparisons(block)))
+        .map(|(name, block)| (*name, python_comparisons(env, block)))
         .collect();
     let mut rendered = String::with_capacity(compiled.buffer_size_hint);
     let mut out = make_string_output(&mut rendered);
@@ -142,9 +152,26 @@ pub(crate) fn render(
     Ok((rendered, emissions))
 }
 
-/// Evaluates a bare expression to its value.
+/// What [`eval`] puts before an expression to compile it.
+const EXPRESSION_START: &str = "{{ ";
+
+/// Evaluates a bare expression to its value. Error ranges are in
+/// `{{ expr }}`: see [`Prepared::original`].
 pub(crate) fn eval(env: &Environment<'_>, expr: &str, root: Value) -> Result<Value, Error> {
-    let instructions = compile_expression(expr)?;
+    // Compiled as the expression of a template, whose parser records
+    // spans (a bare expression's does not), then evaluated as one.
+    let wrapped = format!("{EXPRESSION_START}{expr} }}}}");
+    let ast = machinery::parse(&wrapped, "<expression>", env.syntax().clone())?;
+    let expr = match &ast {
+        ast::Stmt::Template(template) => match template.children.as_slice() {
+            [ast::Stmt::EmitExpr(emit)] => &emit.expr,
+            _ => return Err(not_an_expression()),
+        },
+        _ => return Err(not_an_expression()),
+    };
+    let mut generator = CodeGenerator::new("<expression>", &wrapped);
+    generator.compile_expr(expr);
+    let instructions = python_comparisons(env, &generator.finish().0);
     let mut discarded = String::new();
     let mut out = make_string_output(&mut discarded);
     let (value, _) = machinery::eval(
@@ -158,19 +185,19 @@ pub(crate) fn eval(env: &Environment<'_>, expr: &str, root: Value) -> Result<Val
     Ok(value.unwrap_or(Value::UNDEFINED))
 }
 
-/// Compiles an expression as minijinja's `compile_expression` does.
-pub(crate) fn compile_expression(expr: &str) -> Result<Instructions<'_>, Error> {
-    let ast: ast::Expr<'_> = parse_expr(expr)?;
-    let mut generator = CodeGenerator::new("<expression>", expr);
-    generator.compile_expr(&ast);
-    Ok(python_comparisons(&generator.finish().0))
+fn not_an_expression() -> Error {
+    Error::new(minijinja::ErrorKind::SyntaxError, "expected one expression")
 }
 
 /// A copy of `code` whose ordering comparisons go through the hidden
 /// comparison filters. A chained comparison (`a < b < c`) keeps its right
 /// operand for the next link: its instruction becomes three (pack both
 /// operands, compare, unpack), so every jump target is moved to match.
-fn python_comparisons<'s>(code: &Instructions<'s>) -> Instructions<'s> {
+///
+/// minijinja's parser starts a comparison's span one token early (at the
+/// `{{`, `(` or `and` before it); comparison instructions get the span
+/// from their left operand on, so errors point at the comparison itself.
+fn python_comparisons<'s>(env: &Environment<'_>, code: &Instructions<'s>) -> Instructions<'s> {
     let count = (0..).take_while(|i| code.get(*i).is_some()).count() as u32;
     let width = |instr: &Instruction<'_>| match instr {
         Instruction::CompareAndPreserve(op) if chained_filter(*op).is_some() => 3,
@@ -185,10 +212,31 @@ fn python_comparisons<'s>(code: &Instructions<'s>) -> Instructions<'s> {
     moved.push(next);
     let at = |target: u32| moved.get(target as usize).copied().unwrap_or(target);
 
+    let mut token_starts: Option<Vec<Span>> = None;
     let mut patched = Instructions::new(code.name(), code.source());
     for i in 0..count {
         let instr = code.get(i).expect("counted");
-        let span = code.get_span(i);
+        let mut span = code.get_span(i);
+        if is_comparison(instr) {
+            let starts = token_starts.get_or_insert_with(|| {
+                tokenize(code.source(), false, env.syntax().clone())
+                    .map_while(Result::ok)
+                    .map(|(_, span)| span)
+                    .collect()
+            });
+            span = span.map(|span| {
+                let first = starts.partition_point(|t| t.start_offset <= span.start_offset);
+                match starts.get(first) {
+                    Some(token) if token.start_offset < span.end_offset => Span {
+                        start_line: token.start_line,
+                        start_col: token.start_col,
+                        start_offset: token.start_offset,
+                        ..span
+                    },
+                    _ => span,
+                }
+            });
+        }
         let line = code.get_line(i);
         let mut add = |instr: Instruction<'s>| {
             match (span, line) {
@@ -226,6 +274,20 @@ fn python_comparisons<'s>(code: &Instructions<'s>) -> Instructions<'s> {
         };
     }
     patched
+}
+
+fn is_comparison(instr: &Instruction<'_>) -> bool {
+    matches!(
+        instr,
+        Instruction::Eq
+            | Instruction::Ne
+            | Instruction::Lt
+            | Instruction::Lte
+            | Instruction::Gt
+            | Instruction::Gte
+            | Instruction::In
+            | Instruction::CompareAndPreserve(_)
+    )
 }
 
 /// The hidden filter for a link of a chained comparison, if it orders.

@@ -237,6 +237,8 @@ impl TemplateError {
             };
         }
         let mut message = match err.detail() {
+            // Filters, lookups and comparisons say what failed themselves.
+            Some(detail) if err.kind() == ErrorKind::InvalidOperation => detail.to_string(),
             Some(detail) => format!("{}: {detail}", kind_text(err.kind())),
             None => kind_text(err.kind()).to_string(),
         };

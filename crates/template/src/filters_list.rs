@@ -290,9 +290,11 @@ fn dict(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
                             .chars()
                             .map(|c| Value::from(c.to_string()))
                             .collect(),
-                        _ => return Err(invalid(format!(
+                        _ => {
+                            return Err(invalid(format!(
                             "cannot convert dictionary update sequence element #{i} to a sequence"
-                        ))),
+                        )))
+                        }
                     };
                     let [key, value] = <[Value; 2]>::try_from(parts).map_err(|parts| {
                         invalid(format!(

@@ -573,4 +573,149 @@ mod tests {
             "{err}"
         );
     }
+
+    fn lookup_error(dir: &std::path::Path, source: &str) -> TemplateError {
+        Engine::new(dir)
+            .render(&json!(source), &Scope::new())
+            .unwrap_err()
+    }
+
+    #[test]
+    fn a_template_that_looks_itself_up_fails_naming_the_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("self.j2"),
+            "x{{ lookup('template', 'self.j2') }}",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("a.j2"), "{{ lookup('template', 'b.j2') }}").unwrap();
+        std::fs::write(
+            dir.path().join("b.j2"),
+            "{% if true %}{{ lookup('template', 'a.j2') }}{% endif %}",
+        )
+        .unwrap();
+        let err = lookup_error(dir.path(), "{{ lookup('template', 'self.j2') }}");
+        assert_eq!(
+            err,
+            TemplateError::TooDeep {
+                nesting: crate::Nesting::TemplateLookups,
+                limit: crate::TEMPLATE_LOOKUP_LIMIT,
+                chain: vec!["self.j2".into(), "self.j2".into(), "...".into()],
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "template lookups nest more than 20 deep: self.j2 -> self.j2 -> ..."
+        );
+        let err = lookup_error(dir.path(), "text {{ lookup('template', 'a.j2') | upper }}");
+        assert!(
+            err.to_string().ends_with("a.j2 -> b.j2 -> a.j2 -> ..."),
+            "{err}"
+        );
+        // Bounded, not forbidden: a template may look another up twice.
+        std::fs::write(
+            dir.path().join("twice.j2"),
+            "{{ lookup('template', 't.j2') }}{{ lookup('template', 't.j2') }}",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("t.j2"), "t").unwrap();
+        assert_eq!(
+            Engine::new(dir.path())
+                .render(
+                    &json!("{{ lookup('template', 'twice.j2') }}"),
+                    &Scope::new()
+                )
+                .unwrap(),
+            json!("tt")
+        );
+    }
+
+    #[test]
+    fn an_error_in_a_looked_up_template_points_into_that_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.j2"), "line one\n{{ missing }}\n").unwrap();
+        let err = lookup_error(dir.path(), "{{ lookup('template', 't.j2') }}");
+        let span = err.span().expect("a place").clone();
+        assert!(
+            matches!(&err, TemplateError::Undefined { name, .. } if name == "missing"),
+            "{err:?}"
+        );
+        assert_eq!(span.origin, crate::Origin::File("t.j2".into()));
+        assert_eq!((span.line, span.column), (2, 4));
+    }
+
+    #[test]
+    fn variable_lookups_and_list_lookups() {
+        let mut scope = Scope::new();
+        scope.push_lower(Layer::templated(
+            [
+                ("a".to_string(), json!("{{ b }}!")),
+                ("b".to_string(), json!("B")),
+                ("loop".to_string(), json!("{{ lookup('vars', 'loop') }}")),
+            ]
+            .into_iter()
+            .collect(),
+        ));
+        let engine = Engine::new(std::path::Path::new("."));
+        let render = |s: &str| engine.render(&json!(s), &scope);
+        assert_eq!(render("{{ lookup('vars', 'a') }}").unwrap(), json!("B!"));
+        assert_eq!(
+            render("{{ query('vars', 'a', 'b') }}").unwrap(),
+            json!(["B!", "B"])
+        );
+        assert!(matches!(
+            render("{{ lookup('vars', 'loop') }}").unwrap_err(),
+            TemplateError::Recursive { .. }
+        ));
+        assert_eq!(
+            render("{{ lookup('pipe', 'x', errors='ignore') }}").ok(),
+            None
+        );
+        assert_eq!(
+            render("{{ lookup('file', 'surely/missing', errors='ignore') }}").unwrap(),
+            json!(null)
+        );
+        assert_eq!(
+            render("{{ query('file', 'surely/missing', errors='warn') }}").unwrap(),
+            json!([])
+        );
+    }
+
+    #[test]
+    fn both_nesting_limits_at_once_fit_a_worker_thread_stack() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("self.j2"),
+            "{{ lookup('template', 'self.j2') }}",
+        )
+        .unwrap();
+        let mut vars = indexmap::IndexMap::new();
+        for i in 0..crate::VARIABLE_NESTING_LIMIT - 1 {
+            vars.insert(format!("v{i}"), json!(format!("{{{{ v{} }}}}", i + 1)));
+        }
+        vars.insert(
+            format!("v{}", crate::VARIABLE_NESTING_LIMIT - 1),
+            json!("{{ lookup('template', 'self.j2') }}"),
+        );
+        let mut scope = Scope::new();
+        scope.push_lower(Layer::templated(vars));
+        let engine = Engine::new(dir.path());
+        // A Tokio worker thread's default stack.
+        let err = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || engine.render(&json!("{{ v0 }}"), &scope).unwrap_err())
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(
+            matches!(
+                err,
+                TemplateError::TooDeep {
+                    nesting: crate::Nesting::TemplateLookups,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
 }
