@@ -70,6 +70,16 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     }
 }
 
+/// `a OP b` as Python evaluates it, for `OP` one of `<`, `<=`, `>`, `>=`;
+/// the error is Python's `TypeError` message.
+pub(crate) fn order(symbol: &str, a: &Value, b: &Value) -> Result<bool, String> {
+    let op = Op::ALL
+        .into_iter()
+        .find(|op| op.symbol() == symbol)
+        .ok_or_else(|| format!("`{symbol}` is not an ordering"))?;
+    compare(op, a, b).map_err(|e| e.detail().unwrap_or_default().to_string())
+}
+
 /// `a OP b` as Python evaluates it.
 fn compare(op: Op, a: &Value, b: &Value) -> Result<bool, Error> {
     if a.is_undefined() || b.is_undefined() {

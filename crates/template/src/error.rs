@@ -51,6 +51,13 @@ pub enum TemplateError {
         limit: usize,
         chain: Vec<String>,
     },
+    /// Template files that look each other up in a loop, found before
+    /// anything runs (see [`crate::analysis`]): `a.j2 -> b.j2 -> a.j2`.
+    #[error("lookup('template') loops: {}", chain.join(" -> "))]
+    LookupCycle {
+        chain: Vec<String>,
+        at: Option<Box<TemplateSpan>>,
+    },
     /// A filter, test or lookup runbook does not have, found before anything
     /// runs (see [`crate::analysis`]).
     #[error("{}", unknown_message(*.kind, name))]
@@ -195,6 +202,7 @@ impl TemplateError {
             | TemplateError::UndefinedValue { at, .. }
             | TemplateError::Render { at, .. }
             | TemplateError::TooMuchWork { at, .. }
+            | TemplateError::LookupCycle { at, .. }
             | TemplateError::Unknown { at, .. } => at.as_deref(),
             TemplateError::Recursive { .. } | TemplateError::TooDeep { .. } => None,
         }
@@ -209,6 +217,7 @@ impl TemplateError {
             | TemplateError::UndefinedValue { at, .. }
             | TemplateError::Render { at, .. }
             | TemplateError::TooMuchWork { at, .. }
+            | TemplateError::LookupCycle { at, .. }
             | TemplateError::Unknown { at, .. } => {
                 if at.is_none() {
                     *at = Some(Box::new(span));
