@@ -104,12 +104,12 @@ impl Engine {
         // Errors keep their spans without debug mode, which would also copy
         // every variable into each error.
         env.set_debug(false);
-        // As Ansible's Jinja: the newline after a block tag goes, a
-        // template's last newline stays.
+        // As Ansible's Jinja: the newline after a block tag goes. (Jinja
+        // also drops a template's last newline; Ansible puts it back on
+        // text, see `restore_newlines`.)
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
                 .trim_blocks(true)
-                .keep_trailing_newline(true)
                 .build()
                 .expect("the default delimiters are valid"),
         );
@@ -279,36 +279,35 @@ impl Engine {
             offset: 0,
             escape,
         };
-        if let Some(range) = self.single_expression(text) {
+        let result = if let Some(range) = self.single_expression(text) {
             let place = Place {
                 offset: range.start,
                 ..place
             };
-            let value = self.eval_in(&text[range], ctx, place)?;
-            return to_json(&value);
-        }
-        let (rendered, native) = self.render_in(text, ctx, place)?;
-        match native {
-            Some(value) => to_json(&value),
-            None => Ok(Json::String(rendered)),
-        }
+            to_json(&self.eval_in(&text[range], ctx, place)?)?
+        } else {
+            let (rendered, native) = self.render_in(text, ctx, place)?;
+            match native {
+                Some(value) => to_json(&value)?,
+                None => Json::String(rendered),
+            }
+        };
+        Ok(match result {
+            Json::String(rendered) => Json::String(restore_newlines(text, rendered)),
+            other => other,
+        })
     }
 
-    /// Renders a template to text: what `lookup('template', ...)` does
-    /// with a file, without Ansible's backslash escaping.
+    /// What `lookup('template', ...)` makes of a file: a template rendered
+    /// without Ansible's backslash escaping, which may keep its type as
+    /// any other.
     pub(crate) fn render_file_in(
         &self,
         text: &str,
         ctx: &Arc<LazyContext>,
         origin: &Origin,
-    ) -> Result<String, TemplateError> {
-        let place = Place {
-            origin,
-            source: text,
-            offset: 0,
-            escape: false,
-        };
-        Ok(self.render_in(text, ctx, place)?.0)
+    ) -> Result<Json, TemplateError> {
+        self.render_string_in(text, ctx, origin, false)
     }
 
     /// The text, and the value of the only `{{ }}` when that is all the
@@ -335,6 +334,8 @@ impl Engine {
                 count: 1,
                 last: Some(value),
             }) if pyrepr::emitted(&value) == rendered => Some(value),
+            // Nothing written at all is `None`, as in Ansible.
+            None if rendered.is_empty() => Some(Value::from(())),
             _ => None,
         };
         Ok((rendered, native))
@@ -455,9 +456,20 @@ impl Engine {
             }
         }
         let end = end?;
-        (start.start_offset == 0 && end.end_offset as usize == text.len())
+        // Jinja drops a template's last newline before anything else.
+        let after = &text[(end.end_offset as usize).min(text.len())..];
+        (start.start_offset == 0 && matches!(after, "" | "\n" | "\r\n"))
             .then_some(start.end_offset as usize..end.start_offset as usize)
     }
+}
+
+/// Jinja drops the last newline of a template; Ansible gives text back
+/// the newlines its template ended with.
+fn restore_newlines(template: &str, mut rendered: String) -> String {
+    let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let missing = trailing(template).saturating_sub(trailing(&rendered));
+    rendered.extend(std::iter::repeat_n('\n', missing));
+    rendered
 }
 
 /// The expression minijinja says is undefined ("`r.x` is undefined").

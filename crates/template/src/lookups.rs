@@ -224,7 +224,7 @@ fn lookup(
                     .render_file_in(&source, &ctx, &Origin::File(term.clone()))
                     .map_err(|e| pass_on(&ctx, e))?;
                 drop(nested);
-                out.push(Value::from(rendered));
+                out.push(crate::value_of(rendered));
             }
             out
         }
@@ -619,6 +619,17 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.path().join("t.j2"), "t").unwrap();
+        // A looked-up template keeps its type, as any template does.
+        std::fs::write(dir.path().join("n.j2"), "{{ 5 }}\n").unwrap();
+        assert_eq!(
+            Engine::new(dir.path())
+                .render(
+                    &json!("{{ lookup('template', 'n.j2') + 1 }}"),
+                    &Scope::new()
+                )
+                .unwrap(),
+            json!(6)
+        );
         assert_eq!(
             Engine::new(dir.path())
                 .render(
