@@ -119,12 +119,19 @@ fn run(
         });
     }
     let short = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    let ctx = active_context();
+    let failed_before = ctx.as_ref().is_none_or(|c| c.has_failure());
     match lookup(base_dir, short, terms, kwargs) {
         Ok(values) => Ok(Some(values)),
-        // A lookup's own failure, not a template's (a looked-up template's
-        // errors are kept whatever `errors` says, as Ansible does for
-        // undefined variables).
-        Err(err) if errors != "strict" && err.kind() == ErrorKind::InvalidOperation => Ok(None),
+        // A lookup's failure (not an undefined variable) that `errors`
+        // says to go on without: forget it, also where it was kept for
+        // the render to report.
+        Err(err) if errors != "strict" && err.kind() == ErrorKind::InvalidOperation => {
+            if let Some(ctx) = ctx.filter(|_| !failed_before) {
+                ctx.take_failure();
+            }
+            Ok(None)
+        }
         Err(err) => Err(err),
     }
 }
@@ -234,10 +241,13 @@ fn lookup(
             let ctx = context(name)?;
             let mut out = Vec::new();
             for term in strings(terms, name)? {
+                let failed_before = ctx.has_failure();
                 match ctx.resolve(&term) {
                     Some(value) => out.push(value),
                     None => {
-                        if let Some(err) = ctx.take_failure() {
+                        // The variable is there but failed to render.
+                        if !failed_before && ctx.has_failure() {
+                            let err = ctx.take_failure().expect("a failure was kept");
                             return Err(pass_on(&ctx, err));
                         }
                         match &default {
@@ -689,6 +699,31 @@ mod tests {
         assert_eq!(
             render("{{ query('file', 'surely/missing', errors='warn') }}").unwrap(),
             json!([])
+        );
+        // A guarded failure earlier in the render is not the lookup's.
+        let mut scope = Scope::new();
+        scope.push_lower(Layer::templated(
+            [("y".to_string(), json!("{{ gone }}"))]
+                .into_iter()
+                .collect(),
+        ));
+        assert_eq!(
+            engine
+                .render(
+                    &json!("{{ y | default(1) }}-{{ lookup('vars', 'z', default='d') }}"),
+                    &scope
+                )
+                .unwrap(),
+            json!("1-d")
+        );
+        assert_eq!(
+            engine
+                .render(
+                    &json!("{{ lookup('template', 'surely/missing.j2', errors='ignore') }}"),
+                    &scope
+                )
+                .unwrap(),
+            json!(null)
         );
     }
 

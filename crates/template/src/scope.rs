@@ -102,6 +102,10 @@ impl LazyContext {
         })
     }
 
+    pub(crate) fn has_failure(&self) -> bool {
+        self.failure.lock().map(|f| f.is_some()).unwrap_or(false)
+    }
+
     pub(crate) fn take_failure(&self) -> Option<TemplateError> {
         self.failure.lock().ok().and_then(|mut f| f.take())
     }
