@@ -226,9 +226,10 @@ impl<'a> Analysis<'a> {
 /// task has run, or undefined (reported by the graph's variable check with
 /// a better message).
 pub fn not_known_yet(err: &TemplateError) -> bool {
-    match err {
-        TemplateError::Undefined { .. } | TemplateError::Recursive { .. } => true,
-        TemplateError::Render { message } => message.starts_with("undefined value"),
-        TemplateError::Syntax { .. } => false,
-    }
+    matches!(
+        err,
+        TemplateError::Undefined { .. }
+            | TemplateError::UndefinedValue { .. }
+            | TemplateError::Recursive { .. }
+    )
 }

@@ -10,7 +10,6 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("d", default);
     env.add_filter("bool", to_bool);
     env.add_filter("int", to_int);
-    env.add_filter("regex_replace", regex_replace);
     env.add_filter("to_json", to_json);
     env.add_filter("to_nice_json", to_nice_json);
     env.add_filter("from_json", from_json);
@@ -28,6 +27,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("failed", |v: Value| flag(&v, "failed"));
     env.add_test("succeeded", |v: Value| !flag(&v, "failed"));
     env.add_test("success", |v: Value| !flag(&v, "failed"));
+    // Python's `str()`: `2.5e+20`, `None`, `{'a': 1}`.
+    env.add_filter("string", |v: Value| crate::pyrepr::python_str(&v));
+    crate::filters_text::register(env);
+    crate::filters_list::register(env);
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -96,68 +99,6 @@ fn to_int(value: Value, default: Option<i64>, kwargs: Kwargs) -> Result<i64, Err
         }
         _ => default,
     })
-}
-
-/// `regex_replace(pattern, replacement, ignorecase=false, multiline=false)`
-/// with Python's `\1` and `\g<name>` back-references.
-fn regex_replace(
-    value: String,
-    pattern: Option<String>,
-    replacement: Option<String>,
-    kwargs: Kwargs,
-) -> Result<String, Error> {
-    let ignorecase: Option<bool> = kwargs.get("ignorecase")?;
-    let multiline: Option<bool> = kwargs.get("multiline")?;
-    kwargs.assert_all_used()?;
-    let pattern = pattern.unwrap_or_default();
-    let regex = regex::RegexBuilder::new(&pattern)
-        .case_insensitive(ignorecase.unwrap_or(false))
-        .multi_line(multiline.unwrap_or(false))
-        .build()
-        .map_err(|e| invalid(format!("regex_replace: invalid pattern `{pattern}`: {e}")))?;
-    let replacement = python_replacement(&replacement.unwrap_or_default());
-    Ok(regex.replace_all(&value, replacement.as_str()).into_owned())
-}
-
-fn python_replacement(python: &str) -> String {
-    let mut out = String::with_capacity(python.len());
-    let mut chars = python.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '$' => out.push_str("$$"),
-            '\\' => match chars.peek().copied() {
-                Some(d) if d.is_ascii_digit() => {
-                    let mut group = String::new();
-                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                        group.push(d);
-                        chars.next();
-                    }
-                    out.push_str(&format!("${{{group}}}"));
-                }
-                Some('g') => {
-                    chars.next();
-                    if chars.peek() == Some(&'<') {
-                        chars.next();
-                        let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
-                        out.push_str(&format!("${{{name}}}"));
-                    } else {
-                        out.push_str("\\g");
-                    }
-                }
-                Some('n') => {
-                    chars.next();
-                    out.push('\n');
-                }
-                Some('\\') => {
-                    chars.next();
-                    out.push('\\');
-                }
-                _ => out.push('\\'),
-            },
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Python's `json.dumps` layout (`", "` and `": "` separators), as Ansible's
@@ -229,14 +170,15 @@ fn sort_keys(json: Json) -> Json {
 
 fn from_json(text: String) -> Result<Value, Error> {
     let json: Json = serde_json::from_str(&text).map_err(|e| invalid(format!("from_json: {e}")))?;
-    Ok(Value::from_serialize(&json))
+    Ok(crate::value_of(&json))
 }
 
 fn to_yaml(value: Value) -> Result<String, Error> {
     Ok(runbook_yaml::to_yaml_string(&as_json(&value)?))
 }
 
-/// `combine(*dicts, recursive=false, list_merge='replace')`.
+/// `combine(*dicts, recursive=false, list_merge='replace')`. Lists of
+/// mappings are taken apart one level (`[a, b] | combine`).
 fn combine(
     base: Value,
     others: minijinja::value::Rest<Value>,
@@ -244,37 +186,73 @@ fn combine(
 ) -> Result<Value, Error> {
     let recursive: Option<bool> = kwargs.get("recursive")?;
     let list_merge: Option<String> = kwargs.get("list_merge")?;
-    kwargs.assert_all_used()?;
+    if let Some(other) = kwargs
+        .args()
+        .find(|k| !matches!(*k, "recursive" | "list_merge"))
+    {
+        return Err(invalid(format!(
+            "combine: 'recursive' and 'list_merge' are the only valid keyword arguments, not '{other}'"
+        )));
+    }
     let list_merge = list_merge.unwrap_or_else(|| "replace".to_string());
     if !matches!(
         list_merge.as_str(),
-        "replace" | "keep" | "append" | "prepend"
+        "replace" | "keep" | "append" | "prepend" | "append_rp" | "prepend_rp"
     ) {
         return Err(invalid(format!(
-            "combine: list_merge `{list_merge}` is not supported (use replace, keep, append or prepend)"
+            "combine: 'list_merge' argument can only be equal to 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp', not '{list_merge}'"
         )));
     }
-    let mut merged = as_json(&base)?;
-    if !merged.is_object() {
-        return Err(invalid("combine expects mappings"));
+    let mut dicts = Vec::new();
+    for term in std::iter::once(&base).chain(others.iter()) {
+        let json = as_json(term)?;
+        match json {
+            Json::Null => {}
+            Json::Array(items) => dicts.extend(items.into_iter().filter(|i| !i.is_null())),
+            other => dicts.push(other),
+        }
     }
-    for other in others.iter() {
-        let other = as_json(other)?;
-        if !other.is_object() {
-            return Err(invalid("combine expects mappings"));
+    let mut dicts = dicts.into_iter();
+    let Some(mut merged) = dicts.next() else {
+        return Ok(crate::value_of(Json::Object(Default::default())));
+    };
+    for other in dicts {
+        if !merged.is_object() || !other.is_object() {
+            return Err(invalid(format!(
+                "combine: failed to combine variables, expected dicts but got a '{}' and a '{}'",
+                json_type(&merged),
+                json_type(&other)
+            )));
         }
         merge(&mut merged, other, recursive.unwrap_or(false), &list_merge);
     }
-    Ok(Value::from_serialize(&merged))
+    Ok(crate::value_of(&merged))
 }
 
+fn json_type(json: &Json) -> &'static str {
+    match json {
+        Json::Null => "NoneType",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
+/// Ansible's `merge_hash`: `from` over `into`.
 fn merge(into: &mut Json, from: Json, recursive: bool, list_merge: &str) {
     match (into, from) {
         (Json::Object(a), Json::Object(b)) => {
             for (k, v) in b {
                 match a.get_mut(&k) {
-                    Some(existing) if recursive && existing.is_object() && v.is_object() => {
-                        merge(existing, v, recursive, list_merge)
+                    Some(existing) if existing.is_object() && v.is_object() => {
+                        if recursive {
+                            merge(existing, v, recursive, list_merge)
+                        } else {
+                            *existing = v;
+                        }
                     }
                     Some(Json::Array(existing)) if v.is_array() => {
                         let Json::Array(new) = v else { continue };
@@ -284,6 +262,16 @@ fn merge(into: &mut Json, from: Json, recursive: bool, list_merge: &str) {
                             "prepend" => {
                                 let old = std::mem::take(existing);
                                 *existing = new.into_iter().chain(old).collect();
+                            }
+                            "append_rp" => {
+                                existing.retain(|x| !new.contains(x));
+                                existing.extend(new);
+                            }
+                            "prepend_rp" => {
+                                let old = std::mem::take(existing);
+                                let kept: Vec<Json> =
+                                    old.into_iter().filter(|x| !new.contains(x)).collect();
+                                *existing = new.into_iter().chain(kept).collect();
                             }
                             _ => *existing = new,
                         }
@@ -351,7 +339,7 @@ fn dict2items(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
             Json::Object(entry)
         })
         .collect();
-    Ok(Value::from_serialize(&items))
+    Ok(crate::value_of(&items))
 }
 
 /// `items2dict(key_name='key', value_name='value')`: the reverse of
@@ -377,7 +365,7 @@ fn items2dict(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
         };
         map.insert(key, val.clone());
     }
-    Ok(Value::from_serialize(Json::Object(map)))
+    Ok(crate::value_of(Json::Object(map)))
 }
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -475,7 +463,9 @@ mod tests {
     fn regex_replace_python_groups() {
         assert_eq!(
             render(
-                r"{{ 'ab12' | regex_replace('([a-z]+)(\\d+)', '\\2-\\1') }}",
+                // As YAML's "\\d" and "\\1" hand them over: Ansible reads
+                // backslashes in string literals inside {{ }} as they are.
+                r"{{ 'ab12' | regex_replace('([a-z]+)(\d+)', '\2-\1') }}",
                 json!({})
             ),
             json!("12-ab")

@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 use indexmap::IndexMap;
 use minijinja::value::{Enumerator, Object, Value};
 
-use crate::engine::Engine;
+use crate::engine::{enter, Engine};
+use crate::error::{Nesting, Origin};
 use crate::{Json, TemplateError};
 
 /// One source of variables (extra vars, facts, task vars, play vars, ...).
@@ -101,17 +102,21 @@ impl LazyContext {
         })
     }
 
+    pub(crate) fn has_failure(&self) -> bool {
+        self.failure.lock().map(|f| f.is_some()).unwrap_or(false)
+    }
+
     pub(crate) fn take_failure(&self) -> Option<TemplateError> {
         self.failure.lock().ok().and_then(|mut f| f.take())
     }
 
-    fn record(&self, err: TemplateError) {
+    pub(crate) fn record(&self, err: TemplateError) {
         if let Ok(mut failure) = self.failure.lock() {
             failure.get_or_insert(err);
         }
     }
 
-    fn resolve(self: &Arc<Self>, name: &str) -> Option<Value> {
+    pub(crate) fn resolve(self: &Arc<Self>, name: &str) -> Option<Value> {
         if let Some(hit) = self.cache.lock().ok()?.get(name) {
             return Some(hit.clone());
         }
@@ -131,19 +136,22 @@ impl LazyContext {
                 }
                 resolving.push(name.to_string());
             }
-            let rendered = self.engine.render_json_in(raw, self);
+            let rendered = enter(Nesting::Variables, name).and_then(|_nested| {
+                self.engine
+                    .render_json_in(raw, self, &Origin::Variable(name.to_string()))
+            });
             if let Ok(mut resolving) = self.resolving.lock() {
                 resolving.pop();
             }
             match rendered {
-                Ok(json) => Value::from_serialize(&json),
+                Ok(json) => crate::value_of(&json),
                 Err(err) => {
                     self.record(err);
                     return None;
                 }
             }
         } else {
-            Value::from_serialize(raw)
+            crate::value_of(raw)
         };
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(name.to_string(), value.clone());
