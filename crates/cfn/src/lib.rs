@@ -5,6 +5,8 @@
 //! (`{"Ref": ...}`, `{"Fn::Sub": ...}`) so everything downstream sees one
 //! shape, whether the template was YAML or JSON.
 
+pub mod plan;
+
 use indexmap::IndexMap;
 use runbook_yaml::{Node, Span, Value};
 use serde_json::{json, Map};
