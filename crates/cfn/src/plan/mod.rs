@@ -16,3 +16,4 @@ pub enum ParamInput {
 }
 
 pub use params::{check_parameters, ParamProblem, ParamProblemKind, ParamReport};
+pub mod eval;
