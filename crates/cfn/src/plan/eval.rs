@@ -247,6 +247,18 @@ impl Text {
     }
 }
 
+/// Concatenates string-like values (known text and string-valued
+/// unknowns); `None` when a part is not string-like.
+pub fn concat(parts: &[Val]) -> Option<Val> {
+    let mut text = Text::default();
+    for part in parts {
+        if matches!(part, Val::Null) || !text.push(part) {
+            return None;
+        }
+    }
+    text.finish()
+}
+
 /// Writes pieces back as a `Fn::Sub` string.
 pub fn sub_text(pieces: &[Piece]) -> String {
     let mut out = String::new();

@@ -17,3 +17,6 @@ pub enum ParamInput {
 
 pub use params::{check_parameters, ParamProblem, ParamProblemKind, ParamReport};
 pub mod eval;
+pub mod textdiff;
+
+pub use textdiff::{template_diff, TextDiffOptions};
