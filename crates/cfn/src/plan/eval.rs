@@ -458,7 +458,17 @@ impl<'a> Evaluator<'a> {
             Json::Object(map) => {
                 if map.len() == 1 {
                     if let Some((key, args)) = map.iter().next() {
-                        if key == "Ref" || key == "Condition" || key.starts_with("Fn::") {
+                        // `{"Condition": name}` outside `Conditions` is a
+                        // plain mapping unless it names a condition.
+                        let condition = key == "Condition"
+                            && args.as_str().is_some_and(|c| {
+                                self.template
+                                    .body
+                                    .get("Conditions")
+                                    .and_then(|cs| cs.get(c))
+                                    .is_some()
+                            });
+                        if key == "Ref" || condition || key.starts_with("Fn::") {
                             return self.function(key, args);
                         }
                     }
@@ -1254,6 +1264,16 @@ Outputs:
         assert_eq!(
             e.eval(&json!({"Fn::FindInMap": ["Sizes", "qa", "Instance", {"DefaultValue": "x"}]})),
             Ok(Some(s("x")))
+        );
+        assert_eq!(
+            e.eval(&json!({"Condition": {"StringEquals": {"a": "b"}}})),
+            Ok(Some(Val::Map(IndexMap::from([(
+                "Condition".to_string(),
+                Val::Map(IndexMap::from([(
+                    "StringEquals".to_string(),
+                    Val::Map(IndexMap::from([("a".to_string(), s("b"))]))
+                )]))
+            )]))))
         );
         assert!(matches!(
             e.eval(&json!({"Fn::Join": "x"})),
