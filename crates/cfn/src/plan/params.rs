@@ -553,6 +553,11 @@ Resources: {}
         assert_eq!(report.problems.len(), 1);
         let report = check_parameters(&t, &known(&[("P", "abc")]));
         assert!(report.is_ok());
+        // Java's inline flags work too.
+        let t = parse("Parameters:\n  P:\n    Type: String\n    AllowedPattern: '(?i)[a-z]+'\n")
+            .unwrap();
+        let report = check_parameters(&t, &known(&[("P", "ABC")]));
+        assert_eq!(report, ParamReport::default());
     }
 
     #[test]
