@@ -1,6 +1,8 @@
 //! A unified diff of two templates, both written as YAML in long form, so
 //! that JSON-versus-YAML and short-form-versus-long-form spelling does not
 //! show as a change. Defaults of `NoEcho` parameters are masked.
+//! Multi-line strings are written as literal blocks so that a changed
+//! line of an inline policy shows as that line.
 
 use std::collections::BTreeSet;
 
@@ -70,7 +72,98 @@ pub fn normalised(template: &Template, no_echo: &BTreeSet<&str>, sort_keys: bool
     if sort_keys {
         body = sorted(body);
     }
-    runbook_yaml::to_yaml_string(&body)
+    let mut out = String::new();
+    write_node(&body, 0, &mut out);
+    out
+}
+
+/// Block-style YAML like `runbook_yaml::to_yaml_string` (whose quoting it
+/// uses for scalars), except that multi-line strings (inline policies,
+/// scripts) are written as literal blocks, one line per line, so a diff
+/// shows the lines that changed instead of one long quoted line.
+fn write_node(value: &Json, indent: usize, out: &mut String) {
+    match value {
+        Json::Object(map) if !map.is_empty() => {
+            for (key, v) in map {
+                out.push_str(&" ".repeat(indent));
+                out.push_str(&scalar(&Json::String(key.clone())));
+                out.push(':');
+                write_child(v, indent, out);
+            }
+        }
+        Json::Array(items) if !items.is_empty() => {
+            for item in items {
+                out.push_str(&" ".repeat(indent));
+                out.push('-');
+                match item {
+                    Json::Object(map) if !map.is_empty() => {
+                        // The first key goes on the dash line.
+                        let mut nested = String::new();
+                        write_node(item, indent + 2, &mut nested);
+                        out.push(' ');
+                        out.push_str(nested.trim_start());
+                    }
+                    _ => write_child(item, indent, out),
+                }
+            }
+        }
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+}
+
+fn write_child(value: &Json, indent: usize, out: &mut String) {
+    match value {
+        Json::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            write_node(value, indent + 2, out);
+        }
+        Json::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            write_node(value, indent + 2, out);
+        }
+        Json::String(s) if is_block(s) => {
+            let body = s.trim_end_matches('\n');
+            let chomp = match s.len() - body.len() {
+                0 => "-",
+                1 => "",
+                _ => "+",
+            };
+            // An indentation indicator when the text starts with a space.
+            let indicator = if body.starts_with(' ') { "2" } else { "" };
+            out.push_str(&format!(" |{indicator}{chomp}\n"));
+            for line in s.split_inclusive('\n') {
+                if line != "\n" {
+                    out.push_str(&" ".repeat(indent + 2));
+                }
+                out.push_str(line);
+            }
+            if !s.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        scalar_value => {
+            out.push(' ');
+            out.push_str(&scalar(scalar_value));
+            out.push('\n');
+        }
+    }
+}
+
+fn is_block(s: &str) -> bool {
+    s.trim_end_matches('\n').contains('\n') && !s.chars().any(|c| c.is_control() && c != '\n')
+}
+
+fn scalar(value: &Json) -> String {
+    match value {
+        Json::Object(_) => "{}".to_string(),
+        Json::Array(_) => "[]".to_string(),
+        other => runbook_yaml::to_yaml_string(other)
+            .trim_end_matches('\n')
+            .to_string(),
+    }
 }
 
 fn sorted(value: Json) -> Json {
@@ -173,6 +266,53 @@ Resources:
             diff.contains("-    NoEcho: false\n+    NoEcho: true\n"),
             "{diff}"
         );
+    }
+
+    #[test]
+    fn multi_line_strings_diff_by_line() {
+        let kms = include_str!("../../../../templates/cicd_kms_key.template");
+        let old = parse(kms).unwrap();
+        let new = parse(&kms.replace("\"kms:*\"", "\"kms:Describe*\"")).unwrap();
+        let diff = template_diff(&old, &new, &TextDiffOptions::default());
+        let changed: Vec<&str> = diff
+            .lines()
+            .filter(|l| {
+                (l.starts_with('-') || l.starts_with('+'))
+                    && !l.starts_with("--- ")
+                    && !l.starts_with("+++ ")
+            })
+            .collect();
+        let trimmed: Vec<(char, &str)> = changed
+            .iter()
+            .filter_map(|l| Some((l.chars().next()?, l.get(1..)?.trim())))
+            .collect();
+        assert_eq!(
+            trimmed,
+            [
+                ('-', "\"Action\": \"kms:*\","),
+                ('+', "\"Action\": \"kms:Describe*\",")
+            ],
+            "{diff}"
+        );
+        // The block reads back as the same string.
+        let text = normalised(&old, &BTreeSet::new(), false);
+        assert_eq!(parse(&text).unwrap().body, old.body);
+    }
+
+    #[test]
+    fn normalised_yaml_reads_back_the_same() {
+        let texts = [
+            include_str!("../../../../templates/cicd_kms_key.template"),
+            include_str!("../../../../templates/cicd_s3_buckets.template"),
+            include_str!("../../../../templates/cicd_iam_roles.template"),
+            include_str!("../../../../templates/cicd_mgmt_settings.template"),
+            r#"{"A": " lead\nx", "B": "x\n\n", "C": ["a\n b\n", "\n\nx"], "D": "tab\there\nx", "E": "a\n\nb"}"#,
+        ];
+        for text in texts {
+            let t = parse(text).unwrap();
+            let yaml = normalised(&t, &BTreeSet::new(), false);
+            assert_eq!(parse(&yaml).unwrap().body, t.body, "{yaml}");
+        }
     }
 
     #[test]
