@@ -24,7 +24,9 @@ mod resources;
 pub mod textdiff;
 
 pub use eval::{EvalError, Pseudo};
-pub use outputs::{ExportChange, ExportChangeKind, OutputChange, OutputPlan, OutputValue};
+pub use outputs::{
+    ExportChange, ExportChangeKind, OutputAction, OutputChange, OutputPlan, OutputValue,
+};
 pub use params::{check_parameters, ParamProblem, ParamProblemKind, ParamReport};
 pub use textdiff::{template_diff, TextDiffOptions};
 
@@ -330,6 +332,20 @@ impl Plan {
 /// Works out what updating the deployed stack to the desired template and
 /// parameters would do. A stack that does not exist yet can be planned
 /// with an empty deployed template (`parse("{}")`).
+///
+/// ```
+/// use indexmap::IndexMap;
+/// use runbook_cfn::parse;
+/// use runbook_cfn::plan::{plan, Action, Deployed, Desired, ParamInput, Pseudo, Replacement};
+///
+/// let t = parse("Parameters:\n  Name: {Type: String}\nResources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref Name\n").unwrap();
+/// let old = IndexMap::from([("Name".to_string(), ParamInput::Known("a".into()))]);
+/// let new = IndexMap::from([("Name".to_string(), ParamInput::Known("b".into()))]);
+/// let deployed = Deployed { template: &t, parameters: &old, outputs: &[] };
+/// let desired = Desired { template: &t, parameters: &new };
+/// let p = plan(&deployed, &desired, &Pseudo::default()).unwrap();
+/// assert_eq!(p.resources[0].action, Action::Modify { replacement: Replacement::True });
+/// ```
 pub fn plan(deployed: &Deployed, desired: &Desired, pseudo: &Pseudo) -> Result<Plan, PlanError> {
     resources::plan(deployed, desired, pseudo)
 }
