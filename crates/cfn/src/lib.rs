@@ -4,6 +4,10 @@
 //! Short-form tags (`!Ref`, `!Sub`, ...) are expanded into their long form
 //! (`{"Ref": ...}`, `{"Fn::Sub": ...}`) so everything downstream sees one
 //! shape, whether the template was YAML or JSON.
+//!
+//! [`plan`] works out, without calling AWS, what a stack update would do.
+
+pub mod plan;
 
 use indexmap::IndexMap;
 use runbook_yaml::{Node, Span, Value};
