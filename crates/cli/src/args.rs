@@ -55,6 +55,22 @@ pub struct Common {
     /// More detail (repeat for more).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Only run tasks with these tags (comma-separated, repeatable;
+    /// `always`, `never`, `tagged`, `untagged` and `all` as in Ansible).
+    #[arg(short = 't', long = "tags", value_name = "TAGS", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags.
+    #[arg(long = "skip-tags", value_name = "TAGS", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// Start at the first task with this name (`role : name` for a role's).
+    #[arg(long = "start-at-task", value_name = "NAME")]
+    pub start_at_task: Option<String>,
+    /// List the tasks that would run, with their tags, and stop.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    /// List every tag of the playbook, and stop.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

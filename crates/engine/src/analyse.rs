@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 use runbook_graph::TaskGraph;
-use runbook_playbook::{Json, Playbook};
+use runbook_playbook::{Json, Playbook, Selection};
 
 use crate::Error;
 
@@ -15,6 +15,8 @@ pub struct Inputs {
     pub extra_vars: Vec<String>,
     /// Where `-e @file` paths are found from.
     pub cwd: PathBuf,
+    /// `--tags`, `--skip-tags`, `--start-at-task`.
+    pub selection: Selection,
 }
 
 /// A playbook checked as a whole, offline: everything that can be known
@@ -31,8 +33,13 @@ pub fn analyse(inputs: &Inputs) -> Result<Analysed, Error> {
     let extra_vars = runbook_playbook::extra_vars::parse_all(&inputs.extra_vars, &inputs.cwd)
         .map_err(|problem| Error::ExtraVars(vec![problem]))?;
     let registry = runbook_modules::registry();
-    let playbook = runbook_playbook::load(&inputs.playbook, &extra_vars, &registry)
-        .map_err(Error::from_problems)?;
+    let playbook = runbook_playbook::load_selected(
+        &inputs.playbook,
+        &extra_vars,
+        &registry,
+        &inputs.selection,
+    )
+    .map_err(Error::from_problems)?;
     let graph = runbook_graph::build(&playbook, &extra_vars).map_err(Error::from_problems)?;
     Ok(Analysed {
         extra_vars: Arc::new(extra_vars),

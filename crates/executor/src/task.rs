@@ -293,7 +293,7 @@ async fn once(
             reads: &ctx.result_reads,
             engine: &ctx.engine,
             scope,
-            base_dir: &ctx.playbook.dir,
+            search: &task.search,
             progress: sink,
             services: &ctx.services,
         })

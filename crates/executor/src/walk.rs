@@ -163,6 +163,8 @@ pub async fn run(
     let mut running: JoinSet<(TaskId, Instant, Outcome)> = JoinSet::new();
     let mut in_flight: std::collections::HashMap<tokio::task::Id, (TaskId, Instant)> =
         std::collections::HashMap::new();
+    // Each task's name as shown when it started.
+    let mut shown: Vec<String> = playbook.tasks.iter().map(|t| t.display_name()).collect();
 
     loop {
         // Ready tasks start in playbook order while forks are free; a
@@ -202,14 +204,15 @@ pub async fn run(
                 sequential: graph.facts.get(id).is_some_and(|f| f.sequential),
                 permit,
             };
+            let name = shown_name(&engine, &playbook, task, &extra_vars, &fact_layers);
+            shown[id] = name.clone();
             let sink = EventSink {
                 task: id,
-                name: task.display_name(),
+                name: name.clone(),
                 reporter: reporter.clone(),
                 quiet: task.hides_output(),
             };
             let reporter = reporter.clone();
-            let name = task.display_name();
             let spawned_at = Instant::now();
             let handle = running.spawn(async move {
                 let started = Arc::new(std::sync::Mutex::new(Instant::now()));
@@ -267,7 +270,7 @@ pub async fn run(
         }
         reporter.event(Event::Finished {
             task: id,
-            name: task.display_name(),
+            name: shown[id].clone(),
             target: outcome.target.clone(),
             status: outcome.status,
             duration: finished - started,
@@ -297,6 +300,26 @@ pub async fn run(
         not_needed: walk.not_needed,
         facts,
         elapsed: begun.elapsed(),
+    }
+}
+
+/// A task's name as Ansible shows it: rendered with the variables known
+/// when it starts, or as written when it cannot be.
+fn shown_name(
+    engine: &Engine,
+    playbook: &Playbook,
+    task: &runbook_playbook::Task,
+    extra_vars: &Arc<IndexMap<String, Json>>,
+    facts: &[Layer],
+) -> String {
+    let name = task.display_name();
+    if !name.contains("{{") {
+        return name;
+    }
+    let scope = playbook.task_scope(task, extra_vars, facts, false);
+    match engine.render(&Json::String(name.clone()), &scope) {
+        Ok(Json::String(shown)) => shown,
+        _ => name,
     }
 }
 

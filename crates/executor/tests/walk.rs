@@ -30,6 +30,7 @@ static WORK: ModuleSpec = ModuleSpec {
     options: &WORK_OPTIONS,
     unsupported: &[],
     free_keys: false,
+    free_form: None,
     groups: &[],
     result_fields: &["outputs"],
 };

@@ -58,9 +58,10 @@ pub fn build(
     for task in &playbook.tasks {
         builder.graph.add_node(task.id);
     }
-    builder.index_producers();
+    let facts = builder.all_facts();
+    builder.index_producers(&facts);
     builder.data_edges();
-    let (facts, external_imports) = builder.module_edges();
+    let external_imports = builder.module_edges(&facts);
     builder.depends_on_edges();
     builder.block_edges();
     builder.play_order_edges();
@@ -100,7 +101,7 @@ impl Builder<'_> {
         }
     }
 
-    fn index_producers(&mut self) {
+    fn index_producers(&mut self, facts: &[TaskFacts]) {
         for task in &self.playbook.tasks {
             if let Some(name) = &task.register {
                 self.producers
@@ -108,7 +109,15 @@ impl Builder<'_> {
                     .or_default()
                     .push((task.id, EdgeReason::Register(name.clone())));
             }
-            for key in task.module.sets_vars(&task.args) {
+            let mut sets: Vec<String> = task.module.sets_vars(&task.args);
+            for item in &facts[task.id].items {
+                for name in &item.sets {
+                    if !sets.contains(name) {
+                        sets.push(name.clone());
+                    }
+                }
+            }
+            for key in sets {
                 self.producers
                     .entry(key.clone())
                     .or_default()
@@ -395,6 +404,7 @@ impl Builder<'_> {
                 &task.args,
                 &name,
                 &task.location,
+                &task.search,
                 &mut builder.errors,
                 &mut builder.warnings,
             );
@@ -468,16 +478,21 @@ impl Builder<'_> {
     /// Edges from what each task's module worked out before running: two
     /// tasks that manage the same thing in one account keep file order,
     /// and an importer waits for the exporter of the name it imports.
-    fn module_edges(&mut self) -> (Vec<TaskFacts>, Vec<ExternalImport>) {
-        let mut all = Vec::with_capacity(self.playbook.tasks.len());
+    /// What every task's module worked out before running.
+    fn all_facts(&mut self) -> Vec<TaskFacts> {
         let extra_vars = std::sync::Arc::new(self.extra_vars.clone());
-        for task in &self.playbook.tasks {
-            let facts = self.task_facts(task, &extra_vars);
-            all.push(facts);
-        }
+        let all = self
+            .playbook
+            .tasks
+            .iter()
+            .map(|task| self.task_facts(task, &extra_vars))
+            .collect();
         dedupe(&mut self.errors);
         dedupe(&mut self.warnings);
+        all
+    }
 
+    fn module_edges(&mut self, all: &[TaskFacts]) -> Vec<ExternalImport> {
         let mut owners: BTreeMap<(AccountKey, Owned), Vec<TaskId>> = BTreeMap::new();
         let mut exports: HashMap<(AccountKey, String), Vec<TaskId>> = HashMap::new();
         let mut imports: Vec<(TaskId, AccountKey, String, Location)> = Vec::new();
@@ -542,7 +557,7 @@ impl Builder<'_> {
                 }
             }
         }
-        (all, external)
+        external
     }
 
     fn depends_on_edges(&mut self) {

@@ -94,6 +94,9 @@ pub struct StaticFacts {
     pub exports: Vec<String>,
     /// Names it needs in its account.
     pub imports: Vec<Import>,
+    /// Variables it sets, when known before running (the keys of a file
+    /// include_vars reads), besides `Module::sets_vars`.
+    pub sets: Vec<String>,
     /// Whatever else the module worked out (a parsed template), kept for
     /// its own later use.
     pub detail: Option<Arc<dyn Any + Send + Sync>>,
@@ -136,17 +139,21 @@ pub struct Analysis<'a> {
     /// The task's display name, for messages.
     pub task: &'a str,
     pub location: &'a Location,
+    /// Where relative files are looked for (see `find_file`).
+    pub search: &'a [std::path::PathBuf],
     errors: &'a mut Vec<PlaybookError>,
     warnings: &'a mut Vec<PlaybookError>,
 }
 
 impl<'a> Analysis<'a> {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         engine: &'a Engine,
         scope: &'a Scope,
         args: &'a IndexMap<String, Arg>,
         task: &'a str,
         location: &'a Location,
+        search: &'a [std::path::PathBuf],
         errors: &'a mut Vec<PlaybookError>,
         warnings: &'a mut Vec<PlaybookError>,
     ) -> Self {
@@ -156,6 +163,7 @@ impl<'a> Analysis<'a> {
             args,
             task,
             location,
+            search,
             errors,
             warnings,
         }

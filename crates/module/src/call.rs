@@ -3,7 +3,7 @@
 use std::any::{Any, TypeId};
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -86,8 +86,9 @@ pub struct Call<'a> {
     /// The task's variables, for modules that evaluate expressions.
     pub engine: &'a Engine,
     pub scope: &'a Scope,
-    /// Where relative paths (templates) are found from.
-    pub base_dir: &'a Path,
+    /// Where relative files (templates) are looked for, in order: a
+    /// role's directory, then the playbook's (see [`find_file`]).
+    pub search: &'a [PathBuf],
     pub progress: &'a dyn Progress,
     pub services: &'a Services,
 }
@@ -120,5 +121,43 @@ impl ModuleFailure {
             message: message.into(),
             ..Default::default()
         }
+    }
+}
+
+/// Where [`find_file`] looks in the playbook's directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaybookDir {
+    /// Only the directory itself (a cloudformation `template`).
+    Only,
+    /// Its subdirectories first, as in a role (`include_vars`'s `vars/`).
+    WithSubdirs,
+}
+
+/// Finds a relative file the way Ansible finds a role's files: in a
+/// role's directory, each of `subdirs` (`files`, `templates`, `vars`) then
+/// the directory itself; last, the playbook's directory (the last of
+/// `search`). Returns the first that exists, or every place looked at.
+pub fn find_file(
+    search: &[PathBuf],
+    rel: &str,
+    subdirs: &[&str],
+    playbook_dir: PlaybookDir,
+) -> Result<PathBuf, Vec<PathBuf>> {
+    let path = Path::new(rel);
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    let mut looked = Vec::new();
+    for (i, dir) in search.iter().enumerate() {
+        if i + 1 < search.len() || playbook_dir == PlaybookDir::WithSubdirs {
+            for sub in subdirs {
+                looked.push(dir.join(sub).join(path));
+            }
+        }
+        looked.push(dir.join(path));
+    }
+    match looked.iter().find(|p| p.is_file()) {
+        Some(found) => Ok(found.clone()),
+        None => Err(looked),
     }
 }

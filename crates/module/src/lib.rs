@@ -18,7 +18,10 @@ pub use analysis::{
     not_known_yet, AccountKey, Analysis, Import, Known, Owned, Placement, StaticFacts,
     REGION_PLACEHOLDER,
 };
-pub use call::{BoxFuture, Call, ModuleFailure, ModuleOutput, Progress, ResultReads, Services};
+pub use call::{
+    find_file, BoxFuture, Call, ModuleFailure, ModuleOutput, PlaybookDir, Progress, ResultReads,
+    Services,
+};
 pub use diagnostic::{Arg, ErrorKind, Location, PlaybookError};
 pub use registry::{ModuleRef, Registry};
 

@@ -94,6 +94,9 @@ pub struct ModuleSpec {
     pub unsupported: &'static [&'static str],
     /// Takes any keys as well as its options (set_fact).
     pub free_keys: bool,
+    /// The option a bare string sets (`include_vars: file.yml` is
+    /// `file: file.yml`); without one, a string holds `key=value` pairs.
+    pub free_form: Option<&'static str>,
     /// `module_defaults` groups the module belongs to (`aws` for
     /// `group/aws`).
     pub groups: &'static [&'static str],

@@ -20,6 +20,7 @@ pub fn registry() -> Registry {
         .register(builtin::Debug)
         .register(builtin::Assert)
         .register(builtin::Fail)
+        .register(builtin::IncludeVars)
         .refuse(REFUSED)
 }
 
@@ -31,11 +32,6 @@ const REFUSED: &[&str] = &[
     "copy",
     "template",
     "file",
-    "include_tasks",
-    "import_tasks",
-    "include_role",
-    "import_role",
-    "include_vars",
     "pause",
     "uri",
     "s3_bucket",

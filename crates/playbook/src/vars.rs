@@ -112,6 +112,7 @@ impl Playbook {
         scope.push_lower(Layer::shared(self.plays[task.play].vars.clone(), true));
         push_ranked(&mut scope, &task.layers, VarRank::RoleDefaults);
         scope.push_lower(Layer::concrete(self.magic_vars(task, check_mode)));
+        scope.set_search(task.search.clone());
         scope
     }
 }

@@ -29,6 +29,7 @@ mod scope;
 pub use analysis::References;
 pub use engine::{Engine, OMIT, TEMPLATE_LOOKUP_LIMIT, VARIABLE_NESTING_LIMIT};
 pub use error::{Nesting, Origin, TemplateError, TemplateSpan, Unknown};
+pub use lookups::candidates as lookup_candidates;
 pub use scope::{Layer, Scope};
 
 /// Variables are JSON values: what modules register and what YAML holds.

@@ -304,13 +304,49 @@ fn lookup(
 }
 
 fn read(base_dir: &Path, term: &str, plugin: &str) -> Result<String, Error> {
-    let path = resolve(base_dir, term);
-    std::fs::read_to_string(&path).map_err(|e| {
+    let search: Vec<PathBuf> = active_context()
+        .map(|ctx| ctx.scope.search().to_vec())
+        .filter(|dirs| !dirs.is_empty())
+        .unwrap_or_else(|| vec![base_dir.to_path_buf()]);
+    let sub = if plugin == "template" {
+        "templates"
+    } else {
+        "files"
+    };
+    let candidates = candidates(&search, sub, term);
+    let path = candidates
+        .iter()
+        .find(|p| p.is_file())
+        .unwrap_or(&candidates[candidates.len() - 1]);
+    std::fs::read_to_string(path).map_err(|e| {
         failure(format!(
             "lookup('{plugin}'): cannot read `{term}` (looked at {}): {e}",
-            path.display()
+            candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })
+}
+
+/// Where a relative lookup term may be, in Ansible's order: for each
+/// search directory (a role's, then the playbook's), its `files/` (or
+/// `templates/`) subdirectory, then the directory itself.
+pub fn candidates(search: &[PathBuf], sub: &str, term: &str) -> Vec<PathBuf> {
+    let path = Path::new(term);
+    if path.is_absolute() {
+        return vec![path.to_path_buf()];
+    }
+    let mut out = Vec::new();
+    for dir in search {
+        out.push(dir.join(sub).join(path));
+        out.push(dir.join(path));
+    }
+    if out.is_empty() {
+        out.push(path.to_path_buf());
+    }
+    out
 }
 
 /// Relative paths are found from the playbook's directory, as Ansible does,

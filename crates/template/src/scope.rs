@@ -43,11 +43,26 @@ impl Layer {
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
     layers: Vec<Layer>,
+    /// Where `lookup('file')` and `lookup('template')` look for relative
+    /// paths, in order (a role's directory, then the playbook's); the
+    /// engine's base directory when empty.
+    search: Arc<Vec<std::path::PathBuf>>,
 }
 
 impl Scope {
     pub fn new() -> Self {
         Scope::default()
+    }
+
+    /// Sets where lookups find relative files: each directory's `files/`
+    /// (or `templates/`) and then the directory itself, as Ansible does.
+    pub fn set_search(&mut self, dirs: Arc<Vec<std::path::PathBuf>>) -> &mut Self {
+        self.search = dirs;
+        self
+    }
+
+    pub fn search(&self) -> &[std::path::PathBuf] {
+        &self.search
     }
 
     /// Adds a layer below every layer already present.

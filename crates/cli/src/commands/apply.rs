@@ -12,6 +12,9 @@ use crate::report::{recap, LineReporter};
 
 pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<(), Error> {
     let analysed = super::analyse(&args.common, printer)?;
+    if super::listed(&args.common, &analysed) {
+        return Ok(());
+    }
     run_async(
         apply(args, analysed),
         "stack operations already started keep going in AWS; run apply again to reconcile",

@@ -7,6 +7,9 @@ use crate::diagnostics::Printer;
 
 pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<(), Error> {
     let analysed = super::analyse(&args.common, printer)?;
+    if super::listed(&args.common, &analysed) {
+        return Ok(());
+    }
     super::apply::run_async(
         async {
             let aws = super::apply::aws_for(args);

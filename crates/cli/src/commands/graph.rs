@@ -6,6 +6,9 @@ use crate::diagnostics::Printer;
 
 pub fn run(common: &Common, format: GraphFormat, printer: &Printer) -> Result<(), Error> {
     let analysed = super::analyse(common, printer)?;
+    if super::listed(common, &analysed) {
+        return Ok(());
+    }
     let format = match format {
         GraphFormat::Dot => Format::Dot,
         GraphFormat::Mermaid => Format::Mermaid,

@@ -73,10 +73,58 @@ pub fn analyse(common: &Common, printer: &Printer) -> Result<Analysed, Error> {
         playbook: common.playbook.clone(),
         extra_vars: common.extra_vars.clone(),
         cwd: std::env::current_dir().unwrap_or_else(|_| ".".into()),
+        selection: runbook_playbook::Selection {
+            tags: common.tags.clone(),
+            skip_tags: common.skip_tags.clone(),
+            start_at_task: common.start_at_task.clone(),
+        },
     };
     let analysed = runbook_engine::analyse(&inputs)?;
     for warning in &analysed.graph.warnings {
         printer.print(Level::Warning, warning);
     }
     Ok(analysed)
+}
+
+/// `--list-tasks` / `--list-tags`: prints and says the command is done.
+pub fn listed(common: &Common, analysed: &Analysed) -> bool {
+    if !common.list_tasks && !common.list_tags {
+        return false;
+    }
+    let playbook = &analysed.playbook;
+    println!("\nplaybook: {}\n", common.playbook.display());
+    for (index, play) in playbook.plays.iter().enumerate() {
+        println!(
+            "  play #{} (localhost): {}\tTAGS: []",
+            index + 1,
+            play.name.as_deref().unwrap_or("")
+        );
+        if common.list_tags {
+            let tags: std::collections::BTreeSet<&str> = play
+                .tasks
+                .iter()
+                .flat_map(|&t| playbook.tasks[t].tags.iter().map(String::as_str))
+                .collect();
+            println!(
+                "      TASK TAGS: [{}]",
+                tags.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+        if common.list_tasks {
+            println!("    tasks:");
+            for &id in &play.tasks {
+                let task = &playbook.tasks[id];
+                let name = match &task.role {
+                    Some(role) => format!("{} : {}", role.name, task.display_name()),
+                    None => task.display_name(),
+                };
+                let mut tags: Vec<&str> = task.tags.iter().map(String::as_str).collect();
+                tags.sort_unstable();
+                tags.dedup();
+                println!("      {name}\tTAGS: [{}]", tags.join(", "));
+            }
+        }
+        println!();
+    }
+    true
 }

@@ -5,6 +5,9 @@ use crate::diagnostics::Printer;
 
 pub fn run(common: &Common, printer: &Printer) -> Result<(), Error> {
     let analysed = super::analyse(common, printer)?;
+    if super::listed(common, &analysed) {
+        return Ok(());
+    }
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     println!(
         "{}: valid ({}, {}, {}{})",

@@ -18,6 +18,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     options: &CONNECTION,
     unsupported: &UNSUPPORTED_CONNECTION,
     free_keys: false,
+    free_form: None,
     groups: GROUP,
     result_fields: &["account", "account_alias", "arn", "user_id"],
 };

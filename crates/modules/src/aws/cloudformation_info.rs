@@ -41,6 +41,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         UNSUPPORTED_CONNECTION[7],
     ],
     free_keys: false,
+    free_form: None,
     groups: GROUP,
     result_fields: &["cloudformation"],
 };

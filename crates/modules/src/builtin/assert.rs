@@ -24,6 +24,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     options: &OPTIONS,
     unsupported: &[],
     free_keys: false,
+    free_form: None,
     groups: &[],
     result_fields: &["assertion", "evaluated_to"],
 };

@@ -14,6 +14,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     options: &OPTIONS,
     unsupported: &[],
     free_keys: false,
+    free_form: None,
     groups: &[],
     result_fields: &[],
 };

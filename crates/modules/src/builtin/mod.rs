@@ -4,11 +4,13 @@
 mod assert;
 mod debug;
 mod fail;
+mod include_vars;
 mod set_fact;
 
 pub use assert::Assert;
 pub use debug::Debug;
 pub use fail::Fail;
+pub use include_vars::IncludeVars;
 pub use set_fact::SetFact;
 
 use runbook_module::{Json, NO_LOG_MESSAGE};

@@ -16,6 +16,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     options: &OPTIONS,
     unsupported: &[],
     free_keys: true,
+    free_form: None,
     groups: &[],
     result_fields: &["ansible_facts"],
 };

@@ -664,6 +664,13 @@ impl Loader<'_> {
                     .map(|(k, v)| (k.scalar_text(), k.span, v.to_json()))
                     .collect()
             }
+            Value::String(text) if spec.free_form.is_some() && !text.contains('=') => {
+                vec![(
+                    spec.free_form.unwrap_or_default().to_string(),
+                    node.span,
+                    Json::String(text.clone()),
+                )]
+            }
             Value::String(text) => match split_words(text) {
                 Ok(words) => {
                     let mut pairs = Vec::new();

@@ -2,13 +2,13 @@
 //! exports and imports of its template, worked out before running from
 //! values that do not depend on other tasks' results.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 use runbook_module::{
-    Analysis, ErrorKind, Import, Json, Known, Location, Owned, Placement, PlaybookError,
-    StaticFacts, REGION_PLACEHOLDER,
+    find_file, Analysis, ErrorKind, Import, Json, Known, Location, Owned, Placement, PlaybookDir,
+    PlaybookError, StaticFacts, REGION_PLACEHOLDER,
 };
 use runbook_yaml::Span;
 
@@ -138,20 +138,32 @@ fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
         let Known::Now(Json::String(path)) = cx.render_now(&arg) else {
             return None;
         };
-        let full = template_path(cx.engine.base_dir(), &path);
-        let source = match std::fs::read_to_string(&full) {
+        let found = find_file(cx.search, &path, TEMPLATE_DIRS, PlaybookDir::Only);
+        let (full, read) = match &found {
+            Ok(full) => (full.clone(), std::fs::read_to_string(full)),
+            Err(looked) => (
+                looked.last().cloned().unwrap_or_default(),
+                std::fs::read_to_string(looked.last().cloned().unwrap_or_default()),
+            ),
+        };
+        let source = match read {
             Ok(s) => s,
             Err(e) => {
+                let looked = match &found {
+                    Ok(full) => full.display().to_string(),
+                    Err(looked) => looked
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
                 cx.error(
                     PlaybookError::new(
                         ErrorKind::Io,
-                        format!(
-                            "template file `{path}` cannot be read (looked at {}): {e}",
-                            full.display()
-                        ),
+                        format!("template file `{path}` cannot be read (looked at {looked}): {e}"),
                     )
                     .at(arg.location.clone())
-                    .help("a relative `template` path is found from the playbook's directory"),
+                    .help("a relative `template` path is found from the playbook's directory (in a role: its files/, templates/ and directory first)"),
                 );
                 return None;
             }
@@ -164,7 +176,11 @@ fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
             other @ Json::Object(_) => other.to_string(),
             _ => return None,
         };
-        let file = file_lookup_path(&arg.value).map(|p| template_path(cx.engine.base_dir(), &p));
+        let file = file_lookup_path(&arg.value).and_then(|p| {
+            runbook_template::lookup_candidates(cx.search, "files", &p)
+                .into_iter()
+                .find(|c| c.is_file())
+        });
         return parse_template(cx, &body, file.as_deref(), &arg.location);
     }
     if cx.args.contains_key("template_url") {
@@ -179,14 +195,8 @@ fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
     None
 }
 
-fn template_path(base: &Path, path: &str) -> PathBuf {
-    let p = Path::new(path);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    }
-}
+/// Where a role's templates may be, besides its directory.
+pub(crate) const TEMPLATE_DIRS: &[&str] = &["files", "templates"];
 
 /// The file behind `{{ lookup('file', 'path') }}`, to point syntax errors in
 /// a template body at the template file itself.

@@ -84,6 +84,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         UNSUPPORTED_CONNECTION[7],
     ],
     free_keys: false,
+    free_form: None,
     groups: GROUP,
     result_fields: &[
         "output",
@@ -458,10 +459,9 @@ async fn run(
     target: &Target,
     call: &Call<'_>,
 ) -> Result<ModuleOutput, ModuleFailure> {
-    let spec = StackSpec::from_args_with(&call.args, call.base_dir, &|body| {
-        runner.parse_template(body)
-    })
-    .map_err(ModuleFailure::new)?;
+    let spec =
+        StackSpec::from_args_with(&call.args, call.search, &|body| runner.parse_template(body))
+            .map_err(ModuleFailure::new)?;
     let client = runner
         .pool
         .cloudformation(target)

@@ -1,6 +1,5 @@
 //! The desired stack, read from a task's rendered options.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -39,20 +38,23 @@ pub struct StackSpec {
 }
 
 impl StackSpec {
-    /// Reads the options; `playbook_dir` anchors a relative `template`.
+    /// Reads the options; a relative `template` is found from `playbook_dir`.
     #[cfg(test)]
-    pub fn from_args(args: &IndexMap<String, Json>, playbook_dir: &Path) -> Result<Self, String> {
-        Self::from_args_with(args, playbook_dir, &|body| {
+    pub fn from_args(
+        args: &IndexMap<String, Json>,
+        playbook_dir: &std::path::Path,
+    ) -> Result<Self, String> {
+        Self::from_args_with(args, &[playbook_dir.to_path_buf()], &|body| {
             runbook_cfn::parse(body).map(Arc::new)
         })
     }
 
     /// Reads the options, parsing the template with `parse` (which may
-    /// cache: a template is often shared by many tasks); `playbook_dir`
-    /// anchors a relative `template`.
+    /// cache: a template is often shared by many tasks); a relative
+    /// `template` is looked for in `search` (`runbook_module::find_file`).
     pub fn from_args_with(
         args: &IndexMap<String, Json>,
-        playbook_dir: &Path,
+        search: &[std::path::PathBuf],
         parse: &dyn Fn(&str) -> Result<Arc<runbook_cfn::Template>, runbook_cfn::TemplateError>,
     ) -> Result<Self, String> {
         let text = |key: &str| -> Option<String> {
@@ -72,11 +74,22 @@ impl StackSpec {
         let name = text("stack_name").ok_or("option `stack_name` is required")?;
         let absent = text("state").as_deref() == Some("absent");
         let body = if let Some(path) = text("template") {
-            let full = if Path::new(&path).is_absolute() {
-                Path::new(&path).to_path_buf()
-            } else {
-                playbook_dir.join(&path)
-            };
+            let full = runbook_module::find_file(
+                search,
+                &path,
+                super::analysis::TEMPLATE_DIRS,
+                runbook_module::PlaybookDir::Only,
+            )
+            .map_err(|looked| {
+                format!(
+                    "template file `{path}` cannot be read (looked at {})",
+                    looked
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
             Some(std::fs::read_to_string(&full).map_err(|e| {
                 format!(
                     "template file `{path}` cannot be read (looked at {}): {e}",
