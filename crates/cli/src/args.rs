@@ -71,6 +71,18 @@ pub struct Common {
     /// List every tag of the playbook, and stop.
     #[arg(long = "list-tags")]
     pub list_tags: bool,
+    /// `json`: print one JSON report (docs/cli.md) instead of lines.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod diagnostics;
 mod exit;
+mod json;
 mod report;
 
 fn main() {

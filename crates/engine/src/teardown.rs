@@ -136,6 +136,7 @@ fn undo_task(task: &Task, undo: runbook_module::Teardown) -> Task {
         .collect();
     undoing.register = None;
     undoing.when = Vec::new();
+    undoing.include_when = Vec::new();
     undoing.loop_ = None;
     undoing.block = None;
     undoing.vars = IndexMap::new();

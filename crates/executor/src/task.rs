@@ -37,6 +37,9 @@ pub(crate) struct Outcome {
     pub args: Vec<IndexMap<String, Json>>,
     /// Per item, for a loop.
     pub items: Vec<ItemRecord>,
+    /// An enclosing include's condition was false: the task is not run,
+    /// as Ansible never includes it (no status, no register).
+    pub not_included: bool,
     /// The task's fork, given back once the walk has taken in what the
     /// task did: a task waiting for a fork then sees whether the run
     /// stopped.
@@ -62,6 +65,7 @@ impl Outcome {
             facts: IndexMap::new(),
             args: Vec::new(),
             items: Vec::new(),
+            not_included: false,
             permit: None,
         }
     }
@@ -173,6 +177,27 @@ pub(crate) async fn execute(
             _ => true,
         },
     };
+    // An include's condition decides whether its tasks exist at all.
+    for when in &task.include_when {
+        match ctx.engine.eval_condition(&when.value, &scope) {
+            Ok(true) => {}
+            Ok(false) => {
+                let mut outcome = Outcome::failed(String::new(), None);
+                outcome.not_included = true;
+                outcome.permit = ctx.permit.take();
+                return outcome;
+            }
+            Err(err) => {
+                started(None);
+                let message = if no_log {
+                    format!("`when` of the include at {} failed; the error is hidden because the task has no_log", when.location)
+                } else {
+                    format!("`when` of the include at {}: {err}", when.location)
+                };
+                return Outcome::failed(message, None);
+            }
+        }
+    }
     let mut outcome = match &task.loop_ {
         None => {
             let permit = ctx.permit.take();
@@ -217,6 +242,7 @@ fn single(ran: Ran, no_log: bool) -> Outcome {
         facts: ran.facts,
         args: ran.args.into_iter().collect(),
         items: Vec::new(),
+        not_included: false,
         permit: None,
     }
 }
@@ -304,10 +330,6 @@ async fn once(
             let mut map = output.result;
             map.insert("changed".into(), Json::Bool(output.changed));
             map.insert("failed".into(), Json::Bool(false));
-            if let Some(msg) = &output.message {
-                map.entry("msg")
-                    .or_insert_with(|| Json::String(msg.clone()));
-            }
             (
                 output.changed,
                 false,
@@ -434,6 +456,7 @@ async fn looped(
             facts: IndexMap::new(),
             args: Vec::new(),
             items: Vec::new(),
+            not_included: false,
             permit: None,
         };
     }
@@ -541,10 +564,7 @@ async fn looped(
         );
         Status::Failed
     } else if all_skipped {
-        registered.insert(
-            "skipped_reason".into(),
-            Json::String("All items skipped".into()),
-        );
+        registered.insert("msg".into(), Json::String("All items skipped".into()));
         Status::Skipped
     } else {
         registered.insert("msg".into(), Json::String("All items completed".into()));
@@ -582,6 +602,7 @@ async fn looped(
         facts,
         args,
         items: records,
+        not_included: false,
         permit: None,
     }
 }

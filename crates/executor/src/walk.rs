@@ -62,6 +62,13 @@ pub struct TaskRecord {
     pub args: Vec<IndexMap<String, Json>>,
     /// Per item, for a loop.
     pub items: Vec<ItemRecord>,
+    /// What the task registered (or would have, without `register`);
+    /// `no_log` results are marked `_ansible_no_log`.
+    pub result: Json,
+    /// The module's detail lines (the plan, in check mode).
+    pub details: Vec<String>,
+    /// The name as shown (rendered when the task started).
+    pub name: String,
 }
 
 #[derive(Debug)]
@@ -252,6 +259,12 @@ pub async fn run(
                 (id, started, Outcome::panicked(&err.to_string()))
             }
         };
+        if outcome.not_included {
+            walk.not_needed[id] = true;
+            walk.release(id, Resolved::Proceed);
+            drop(outcome.permit);
+            continue;
+        }
         let finished = Instant::now();
         let task = &playbook.tasks[id];
         let failed = outcome.status == Status::Failed;
@@ -275,7 +288,7 @@ pub async fn run(
             status: outcome.status,
             duration: finished - started,
             message: outcome.message.clone(),
-            details: outcome.details,
+            details: outcome.details.clone(),
         });
         walk.records[id] = Some(TaskRecord {
             status: outcome.status,
@@ -285,6 +298,9 @@ pub async fn run(
             message: outcome.message,
             args: outcome.args,
             items: outcome.items,
+            result: outcome.registered.clone(),
+            details: outcome.details,
+            name: shown[id].clone(),
         });
         let resolved = if failed {
             walk.fail(id, outcome.registered)
@@ -340,11 +356,12 @@ impl Walk<'_> {
                 None => self.not_needed(id),
             };
         }
-        // The rest of a block whose failure was caught is abandoned.
-        if self.abandoned(id) {
+        // The rest of a block whose failure was caught is abandoned, but
+        // for `always` sections of blocks that started (a nested block's).
+        let always = self.runs_after_stop(id);
+        if !always && self.abandoned(id) {
             return self.not_needed(id);
         }
-        let always = self.runs_after_stop(id);
         match inherited {
             _ if self.stopping && !always => self.hold(id),
             Resolved::Failed if !always => {
@@ -396,7 +413,7 @@ impl Walk<'_> {
         vars.insert(
             "ansible_failed_task".into(),
             serde_json::json!({
-                "name": task.display_name(),
+                "name": task.name.clone().unwrap_or_default(),
                 "action": task.module.spec().fqcn,
             }),
         );
@@ -436,6 +453,9 @@ impl Walk<'_> {
             message: None,
             args: Vec::new(),
             items: Vec::new(),
+            result: Json::Null,
+            details: Vec::new(),
+            name: task.display_name(),
         });
         self.release(id, Resolved::Failed);
     }

@@ -149,7 +149,7 @@ impl Builder<'_> {
     fn source(&self, name: &str, reader: TaskId) -> Source {
         let task = &self.playbook.tasks[reader];
         let layer = |rank: VarRank| {
-            task.layers_of(rank).find_map(|l| {
+            self.playbook.layers_of(task, rank).find_map(|l| {
                 let value = l.vars.get(name)?;
                 let location = l
                     .locations
@@ -631,6 +631,13 @@ impl Builder<'_> {
     fn block_edges(&mut self) {
         for block in &self.playbook.blocks {
             let (body, rescue, always) = (&block.tasks[0], &block.tasks[1], &block.tasks[2]);
+            // A block with a rescue is a try: its tasks run in order, so
+            // that those after a failure do not run, as in Ansible.
+            if !rescue.is_empty() {
+                for pair in body.windows(2) {
+                    self.edge(pair[0], pair[1], EdgeReason::BlockOrder);
+                }
+            }
             for &r in rescue {
                 for &b in body {
                     self.edge(b, r, EdgeReason::Rescue);

@@ -37,6 +37,8 @@ pub enum EdgeReason {
     /// Manages the same thing (a stack), so file order is kept.
     Same(&'static str),
     DependsOn,
+    /// A block with a rescue runs its tasks in order.
+    BlockOrder,
     /// A block's `rescue` waits for the block.
     Rescue,
     /// A block's `always` waits for the block and its rescue.
@@ -56,6 +58,7 @@ impl fmt::Display for EdgeReason {
             EdgeReason::Export(name) => write!(f, "export {name}"),
             EdgeReason::Same(kind) => write!(f, "same {kind}"),
             EdgeReason::DependsOn => write!(f, "depends_on"),
+            EdgeReason::BlockOrder => write!(f, "block order"),
             EdgeReason::Rescue => write!(f, "rescue"),
             EdgeReason::Always => write!(f, "always"),
             EdgeReason::PlayOrder => write!(f, "play order"),

@@ -56,7 +56,7 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
             add(refs, &arg.location, true, None, &mut reads);
         }
     }
-    for when in &task.when {
+    for when in task.include_when.iter().chain(&task.when) {
         for text in condition_strings(&when.value) {
             add(
                 expression_references(engine, text),

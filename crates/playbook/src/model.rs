@@ -42,6 +42,9 @@ pub struct Play {
     /// each AWS module.
     pub module_defaults: IndexMap<&'static str, IndexMap<String, Arg>>,
     pub tasks: Vec<TaskId>,
+    /// The defaults and vars of the play's roles (`roles:`, `import_role`),
+    /// which every task of the play sees, below its own role's.
+    pub role_layers: Vec<VarLayer>,
 }
 
 /// Where a variable layer sits in Ansible's precedence, lowest first. Play
@@ -184,6 +187,9 @@ pub struct Task {
     /// Conditions that must all hold: those of enclosing blocks, imports and
     /// roles first, the task's own last.
     pub when: Vec<Arg>,
+    /// Conditions of enclosing `include_*`: when one is false the task is
+    /// not run at all (Ansible never includes it), rather than skipped.
+    pub include_when: Vec<Arg>,
     pub vars: IndexMap<String, Arg>,
     /// Effective tags: the task's own and every enclosing one's.
     pub tags: Vec<String>,

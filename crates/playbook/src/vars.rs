@@ -107,10 +107,13 @@ impl Playbook {
                 .map(|(k, a)| (k.clone(), a.value.clone()))
                 .collect(),
         ));
+        let play = &self.plays[task.play];
         push_ranked(&mut scope, &task.layers, VarRank::BlockVars);
         push_ranked(&mut scope, &task.layers, VarRank::RoleVars);
-        scope.push_lower(Layer::shared(self.plays[task.play].vars.clone(), true));
+        push_ranked(&mut scope, &play.role_layers, VarRank::RoleVars);
+        scope.push_lower(Layer::shared(play.vars.clone(), true));
         push_ranked(&mut scope, &task.layers, VarRank::RoleDefaults);
+        push_ranked(&mut scope, &play.role_layers, VarRank::RoleDefaults);
         scope.push_lower(Layer::concrete(self.magic_vars(task, check_mode)));
         scope.set_search(task.search.clone());
         scope
@@ -124,9 +127,21 @@ fn push_ranked(scope: &mut Scope, layers: &[VarLayer], rank: VarRank) {
     }
 }
 
-impl Task {
-    /// The task's inherited layers of one rank, innermost first.
-    pub fn layers_of(&self, rank: VarRank) -> impl Iterator<Item = &VarLayer> {
-        self.layers.iter().rev().filter(move |l| l.rank == rank)
+impl Playbook {
+    /// A task's variable layers of one rank, in the order the scope reads
+    /// them: its own (innermost first), then those its play's roles give
+    /// every task (latest first).
+    pub fn layers_of<'a>(
+        &'a self,
+        task: &'a Task,
+        rank: VarRank,
+    ) -> impl Iterator<Item = &'a VarLayer> {
+        let own = task.layers.iter().rev().filter(move |l| l.rank == rank);
+        let play = self.plays[task.play]
+            .role_layers
+            .iter()
+            .rev()
+            .filter(move |l| l.rank == rank);
+        own.chain(play)
     }
 }

@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use runbook_engine::{Analysed, Aws, AwsOptions, Error};
-use runbook_executor::RunOptions;
+use runbook_executor::{Event, Reporter, RunOptions};
 
-use crate::args::ApplyArgs;
+use crate::args::{ApplyArgs, Output};
 use crate::diagnostics::Printer;
 use crate::report::{recap, LineReporter};
 
@@ -51,9 +51,17 @@ pub(super) fn aws_for(args: &ApplyArgs) -> Aws {
 
 /// Every account the playbook names must answer before anything changes;
 /// prints the accounts found.
-pub(super) async fn preflight(aws: &Aws, analysed: &Analysed, check: bool) -> Result<(), Error> {
+pub(super) async fn preflight(
+    aws: &Aws,
+    analysed: &Analysed,
+    check: bool,
+    quiet: bool,
+) -> Result<(), Error> {
     let begun = Instant::now();
     let reached = aws.preflight(analysed).await?;
+    if quiet {
+        return Ok(());
+    }
     let accounts: Vec<String> = reached
         .iter()
         .map(|r| {
@@ -81,26 +89,53 @@ pub(super) async fn preflight(aws: &Aws, analysed: &Analysed, check: bool) -> Re
     Ok(())
 }
 
+/// Swallows events: the JSON report says it all at the end.
+struct Quiet;
+
+impl Reporter for Quiet {
+    fn event(&self, _: Event) {}
+}
+
 /// Walks the graph with the command's options, printing as tasks go, then
-/// the recap.
+/// the recap (or the JSON report).
 pub(super) async fn run_reported(
     analysed: &Analysed,
     aws: &Aws,
     args: &ApplyArgs,
+    command: &str,
 ) -> Result<(), Error> {
-    let reporter = Arc::new(LineReporter::new(
-        analysed.playbook.tasks.len(),
-        args.common.verbose,
-    ));
+    let json = args.common.output == Output::Json;
+    let lines = (!json).then(|| {
+        Arc::new(LineReporter::new(
+            analysed.playbook.tasks.len(),
+            args.common.verbose,
+        ))
+    });
+    let reporter: Arc<dyn Reporter> = match &lines {
+        Some(lines) => lines.clone(),
+        None => Arc::new(Quiet),
+    };
     let options = RunOptions {
         forks: usize::from(args.forks),
         check: args.check,
         keep_going: args.keep_going,
         verbosity: args.common.verbose,
     };
-    let summary = runbook_engine::run(analysed, aws.services(), options, reporter.clone()).await;
-    reporter.finish();
-    print!("{}", recap(&summary));
+    let summary = runbook_engine::run(analysed, aws.services(), options, reporter).await;
+    if let Some(lines) = &lines {
+        lines.finish();
+        print!("{}", recap(&summary));
+    }
+    if json || args.common.report.is_some() {
+        let report = crate::json::run_report(
+            command,
+            &args.common.playbook,
+            analysed,
+            args.check,
+            &summary,
+        );
+        crate::json::emit(&report, json, args.common.report.as_deref())?;
+    }
     let failed = summary
         .records
         .iter()
@@ -116,7 +151,13 @@ pub(super) async fn run_reported(
 
 async fn apply(args: &ApplyArgs, analysed: Analysed) -> Result<(), Error> {
     let aws = aws_for(args);
-    preflight(&aws, &analysed, args.check).await?;
+    preflight(
+        &aws,
+        &analysed,
+        args.check,
+        args.common.output == Output::Json,
+    )
+    .await?;
     aws.check_imports(&analysed).await?;
-    run_reported(&analysed, &aws, args).await
+    run_reported(&analysed, &aws, args, "apply").await
 }

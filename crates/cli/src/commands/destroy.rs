@@ -13,11 +13,12 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<(), Error> {
     super::apply::run_async(
         async {
             let aws = super::apply::aws_for(args);
-            super::apply::preflight(&aws, &analysed, args.check).await?;
+            let quiet = args.common.output == crate::args::Output::Json;
+            super::apply::preflight(&aws, &analysed, args.check, quiet).await?;
             let teardown =
                 runbook_engine::teardown(&analysed, aws.services(), usize::from(args.forks))
                     .await?;
-            super::apply::run_reported(&teardown.analysed, &aws, args).await
+            super::apply::run_reported(&teardown.analysed, &aws, args, "destroy").await
         },
         "deletions already started keep going in AWS; run destroy again to finish",
     )

@@ -28,19 +28,30 @@ pub fn main() -> i32 {
         }
     };
     let printer = Printer::for_stderr();
-    let (playbook, result) = match &cli.command {
-        Command::Validate(common) => (&common.playbook, validate::run(common, &printer)),
+    let (name, common, result) = match &cli.command {
+        Command::Validate(common) => ("validate", common, validate::run(common, &printer)),
         Command::Graph { common, format } => {
-            (&common.playbook, graph::run(common, *format, &printer))
+            ("graph", common, graph::run(common, *format, &printer))
         }
-        Command::Apply(args) => (&args.common.playbook, apply::run(args, &printer)),
-        Command::Destroy(args) => (&args.common.playbook, destroy::run(args, &printer)),
+        Command::Apply(args) => ("apply", &args.common, apply::run(args, &printer)),
+        Command::Destroy(args) => ("destroy", &args.common, destroy::run(args, &printer)),
     };
     match result {
         Ok(()) => exit::OK,
         Err(err) => {
-            report(&printer, playbook, &err);
-            exit::code(&err)
+            report(&printer, &common.playbook, &err);
+            let code = exit::code(&err);
+            // Failed tasks are in the run's own report.
+            if !matches!(err, Error::TasksFailed(_)) {
+                let json = common.output == crate::args::Output::Json;
+                if json || common.report.is_some() {
+                    let report = crate::json::error_report(name, &common.playbook, &err, code);
+                    if let Err(write) = crate::json::emit(&report, json, common.report.as_deref()) {
+                        eprintln!("{write}");
+                    }
+                }
+            }
+            code
         }
     }
 }

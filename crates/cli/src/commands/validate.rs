@@ -1,6 +1,7 @@
 use runbook_engine::Error;
+use serde_json::json;
 
-use crate::args::Common;
+use crate::args::{Common, Output};
 use crate::diagnostics::Printer;
 
 pub fn run(common: &Common, printer: &Printer) -> Result<(), Error> {
@@ -8,14 +9,47 @@ pub fn run(common: &Common, printer: &Printer) -> Result<(), Error> {
     if super::listed(common, &analysed) {
         return Ok(());
     }
+    let graph = &analysed.graph;
+    if common.output == Output::Json || common.report.is_some() {
+        let warnings: Vec<_> = graph
+            .warnings
+            .iter()
+            .map(|w| {
+                json!({
+                    "message": w.message,
+                    "location": w.location.as_ref().map(|l| l.to_string()),
+                    "task": w.task,
+                    "help": w.help,
+                })
+            })
+            .collect();
+        let report = json!({
+            "schema": crate::json::SCHEMA,
+            "command": "validate",
+            "playbook": common.playbook.display().to_string(),
+            "valid": true,
+            "tasks": analysed.playbook.tasks.len(),
+            "edges": graph.edges().len(),
+            "waves": graph.waves().len(),
+            "warnings": warnings,
+        });
+        crate::json::emit(
+            &report,
+            common.output == Output::Json,
+            common.report.as_deref(),
+        )?;
+        if common.output == Output::Json {
+            return Ok(());
+        }
+    }
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     println!(
         "{}: valid ({}, {}, {}{})",
         common.playbook.display(),
         count(analysed.playbook.tasks.len(), "task"),
-        count(analysed.graph.edges().len(), "edge"),
-        count(analysed.graph.waves().len(), "wave"),
-        match analysed.graph.warnings.len() {
+        count(graph.edges().len(), "edge"),
+        count(graph.waves().len(), "wave"),
+        match graph.warnings.len() {
             0 => String::new(),
             1 => ", 1 warning".to_string(),
             n => format!(", {n} warnings"),

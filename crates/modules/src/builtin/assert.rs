@@ -71,7 +71,10 @@ fn assert(call: &Call<'_>) -> Result<ModuleOutput, ModuleFailure> {
         .get("success_msg")
         .map(display)
         .unwrap_or_else(|| "All assertions passed".into());
+    let mut result = serde_json::Map::new();
+    result.insert("msg".into(), Json::String(message.clone()));
     Ok(ModuleOutput {
+        result,
         message: (!quiet).then_some(message),
         ..Default::default()
     })

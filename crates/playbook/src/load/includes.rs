@@ -44,6 +44,10 @@ pub(super) struct RoleCall {
     /// Run once per play for the same parameters (`roles:` and
     /// dependencies, not `*_role`), unless the role allows duplicates.
     pub dedupe: bool,
+    /// Its defaults and vars are seen by the whole play (`roles:`,
+    /// `import_role`, `include_role` with `public: true`), as Ansible's
+    /// default `private_role_vars: false` has it.
+    pub public: bool,
 }
 
 impl Loader<'_> {
@@ -137,7 +141,11 @@ impl Loader<'_> {
 
         let mut inner = ctx.clone();
         inner.depth += 1;
-        inner.when.extend(when);
+        if dynamic {
+            inner.include_when.extend(when);
+        } else {
+            inner.when.extend(when);
+        }
         if dynamic {
             // Tags on an include select the include, not what it includes.
             let mut gate = ctx.tags.clone();
@@ -285,6 +293,7 @@ impl Loader<'_> {
             params: IndexMap::new(),
             param_locations: IndexMap::new(),
             dedupe: false,
+            public: kind == "import_role",
         };
         let mut apply = None;
         for (k, v) in m.iter() {
@@ -301,7 +310,8 @@ impl Loader<'_> {
                 "defaults_from" => call.defaults_from = Some(text()),
                 // Deduplication is not done for these anyway; `public` is
                 // what runbook does (docs/playbooks.md).
-                "allow_duplicates" | "public" => {}
+                "public" => call.public = v.as_bool().unwrap_or(false) || kind == "import_role",
+                "allow_duplicates" => {}
                 "apply" if kind == "include_role" => apply = v.as_map(),
                 other => {
                     self.error(
@@ -520,6 +530,7 @@ impl Loader<'_> {
                     params: IndexMap::new(),
                     param_locations: IndexMap::new(),
                     dedupe: true,
+                    public: true,
                 },
                 Value::Map(map) => {
                     let mut call = RoleCall {
@@ -531,6 +542,7 @@ impl Loader<'_> {
                         params: IndexMap::new(),
                         param_locations: IndexMap::new(),
                         dedupe: true,
+                        public: true,
                     };
                     for (k, v) in map.iter() {
                         let key = k.scalar_text();
@@ -603,6 +615,7 @@ impl RoleCall {
             params: self.params.clone(),
             param_locations: self.param_locations.clone(),
             dedupe: self.dedupe,
+            public: self.public,
         }
     }
 }

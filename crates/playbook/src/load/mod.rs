@@ -62,6 +62,7 @@ pub fn load_selected(
         files: Vec::new(),
         roles_path: roles::roles_path(&dir),
         roles_seen: Default::default(),
+        exported: Vec::new(),
     };
     let source = std::fs::read_to_string(path).map_err(|e| {
         vec![PlaybookError::new(
@@ -113,6 +114,7 @@ pub(crate) struct Ctx {
     pub base: PathBuf,
     pub play: usize,
     pub when: Vec<Arg>,
+    pub include_when: Vec<Arg>,
     pub tags: Vec<String>,
     /// The tags of each enclosing `include_*`: each must be selected for
     /// the task to run, but does not tag it.
@@ -154,6 +156,8 @@ pub(crate) struct Loader<'a> {
     roles_path: Vec<PathBuf>,
     /// Roles already run in a play, by (play, directory, parameters).
     roles_seen: std::collections::HashSet<(usize, PathBuf, String)>,
+    /// Defaults and vars of the current play's public roles.
+    exported: Vec<VarLayer>,
 }
 
 impl Loader<'_> {

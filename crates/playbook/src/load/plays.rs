@@ -180,6 +180,7 @@ impl Loader<'_> {
             base: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             play: self.plays.len(),
             when: Vec::new(),
+            include_when: Vec::new(),
             tags: Vec::new(),
             gates: Vec::new(),
             layers: Vec::new(),
@@ -275,6 +276,7 @@ impl Loader<'_> {
             var_locations,
             module_defaults: module_defaults.clone(),
             tasks: Vec::new(),
+            role_layers: Vec::new(),
         });
         let mut tags = imported.tags.clone();
         tags.extend(self.tag_list(file, map.get("tags")));
@@ -283,6 +285,7 @@ impl Loader<'_> {
             base: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             play: index,
             when: imported.when.clone(),
+            include_when: Vec::new(),
             tags,
             gates: Vec::new(),
             layers: Vec::new(),
@@ -309,8 +312,10 @@ impl Loader<'_> {
             self.task_list(post, &ctx, &vars, "post_tasks");
         }
         let ids: Vec<usize> = (first..self.tasks.len()).collect();
+        let exported = std::mem::take(&mut self.exported);
         if let Some(play) = self.plays.get_mut(index) {
             play.tasks = ids;
+            play.role_layers = exported;
         }
     }
 

@@ -209,11 +209,15 @@ impl Loader<'_> {
                     let mut vars = IndexMap::new();
                     let mut locations = IndexMap::new();
                     self.vars_file(&path, Some(at.clone()), &mut vars, &mut locations);
-                    inner.layers.push(VarLayer {
+                    let layer = VarLayer {
                         rank,
                         vars: Arc::new(vars),
                         locations: Arc::new(locations),
-                    });
+                    };
+                    if call.public {
+                        self.exported.push(layer.clone());
+                    }
+                    inner.layers.push(layer);
                 }
                 None if from.is_some() => {
                     self.error(
@@ -285,6 +289,7 @@ impl Loader<'_> {
                 params: IndexMap::new(),
                 param_locations: IndexMap::new(),
                 dedupe: true,
+                public: true,
             };
             match &item.value {
                 Value::String(name) => call.name = name.clone(),

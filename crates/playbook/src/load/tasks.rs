@@ -445,6 +445,7 @@ impl Loader<'_> {
             args,
             register,
             when,
+            include_when: ctx.include_when.clone(),
             vars,
             tags,
             no_log,
