@@ -75,6 +75,11 @@ fn quote(s: &str) -> String {
     let reparsed = crate::parse(s).ok().map(|n| n.value);
     let plain_ok = !s.is_empty()
         && matches!(reparsed, Some(crate::Value::String(ref t)) if t == s)
+        // A date reads back as the same text, but Ansible reads a date.
+        && matches!(
+            crate::scalar::resolve_plain(s),
+            Ok(crate::scalar::Plain::Value(crate::Value::String(_)))
+        )
         && !s.starts_with(|c: char| c.is_whitespace() || "-?:,[]{}#&*!|>'\"%@`".contains(c))
         && !s.ends_with(char::is_whitespace)
         && !s.contains(": ")
@@ -97,5 +102,13 @@ mod tests {
         let value = json!({"a": "x", "b": ["yes", 1, {"c": null, "d": "e: f"}], "g": {}, "h": ""});
         let text = to_yaml_string(&value);
         assert_eq!(crate::parse(&text).unwrap().to_json(), value, "{text}");
+        for s in ["2001-12-14", "1e5", "0o17", "1:30", "=", "<<", "1.5e3", "~"] {
+            let text = to_yaml_string(&json!({ "k": s }));
+            assert_eq!(crate::parse(&text).unwrap().to_json()["k"], s, "{text}");
+        }
+        assert_eq!(
+            to_yaml_string(&json!({"k": "2001-12-14"})),
+            "k: \"2001-12-14\"\n"
+        );
     }
 }
