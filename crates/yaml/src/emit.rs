@@ -66,7 +66,23 @@ fn scalar_text(value: &Json) -> String {
         Json::String(s) => quote(s),
         Json::Object(_) => "{}".to_string(),
         Json::Array(_) => "[]".to_string(),
+        Json::Number(n) => match n.as_f64() {
+            Some(f) if !n.is_i64() && !n.is_u64() => yaml_float(f),
+            _ => n.to_string(),
+        },
         other => other.to_string(),
+    }
+}
+
+/// A float as PyYAML writes one: YAML 1.1 needs a dot (`1.0e+23`, not
+/// `1e+23`, which reads back as a string).
+fn yaml_float(f: f64) -> String {
+    match crate::scalar::python_float_repr(f).as_str() {
+        "inf" => ".inf".to_string(),
+        "-inf" => "-.inf".to_string(),
+        "nan" => ".nan".to_string(),
+        text if !text.contains('.') => text.replacen('e', ".0e", 1),
+        text => text.to_string(),
     }
 }
 
