@@ -62,7 +62,7 @@ fn parse_document(source: &str, last: &Cell<Span>) -> Result<Node, YamlError> {
     };
     let mut parser = Parser::new_from_str(text);
     while builder.root.is_none() {
-        let (event, mark) = parser.next_token().map_err(syntax_error)?;
+        let (event, mark) = parser.next_token().map_err(|e| syntax_error(e, text))?;
         last.set(span_of(&mark));
         if event == Event::StreamEnd {
             break;
@@ -119,7 +119,36 @@ fn span_of(mark: &Marker) -> Span {
     }
 }
 
-fn syntax_error(e: ScanError) -> YamlError {
+/// `*name` as written at `span`.
+fn alias_name(source: &str, span: Span) -> String {
+    let line = source.lines().nth(span.line.saturating_sub(1));
+    let name: String = line
+        .unwrap_or("")
+        .chars()
+        .skip(span.column.saturating_sub(1))
+        .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+        .take(64)
+        .collect();
+    if name.starts_with('*') {
+        name
+    } else {
+        "*".to_string()
+    }
+}
+
+fn syntax_error(e: ScanError, source: &str) -> YamlError {
+    if e.info() == "while parsing node, found unknown anchor" {
+        let span = span_of(e.marker());
+        let name = alias_name(source, span);
+        return YamlError::new(
+            YamlErrorKind::UnknownAlias,
+            span,
+            format!(
+                "alias `{name}` refers to no anchor (`&{}`) defined before it",
+                &name[1..]
+            ),
+        );
+    }
     // yaml-rust2 counts flow levels in a `u8`.
     if e.info() == "recursion limit exceeded" {
         return YamlError::new(
@@ -186,7 +215,7 @@ fn check_structure(text: &str, last: &Cell<Span>) -> Result<HashSet<usize>, Yaml
     let mut documents = 0;
     let mut depth = 0;
     loop {
-        let (event, mark) = parser.next_token().map_err(syntax_error)?;
+        let (event, mark) = parser.next_token().map_err(|e| syntax_error(e, text))?;
         last.set(span_of(&mark));
         match event {
             Event::StreamEnd => return Ok(referenced),
@@ -370,7 +399,7 @@ impl Builder<'_> {
     fn alias(&mut self, id: usize, span: Span) -> Result<(), YamlError> {
         // Names are looked up only for errors: finding one scans the text.
         let Some(anchored) = self.anchors.get(&id) else {
-            let name = self.alias_name(span);
+            let name = alias_name(self.source, span);
             return Err(YamlError::new(
                 YamlErrorKind::UnknownAlias,
                 span,
@@ -379,7 +408,7 @@ impl Builder<'_> {
         };
         let (weight, height) = (anchored.weight, anchored.height);
         if self.stack.len() + height > MAX_DEPTH {
-            let name = self.alias_name(span);
+            let name = alias_name(self.source, span);
             return Err(YamlError::new(
                 YamlErrorKind::TooDeep,
                 span,
@@ -387,7 +416,11 @@ impl Builder<'_> {
             ));
         }
         if let Err(mut e) = self.charge(weight, span) {
-            e.message = format!("alias `{}` at {span}: {}", self.alias_name(span), e.message);
+            e.message = format!(
+                "alias `{}` at {span}: {}",
+                alias_name(self.source, span),
+                e.message
+            );
             return Err(e);
         }
         let mut node = self.anchors[&id].node.clone();
@@ -415,23 +448,6 @@ impl Builder<'_> {
                 self.budget >> 20
             ),
         ))
-    }
-
-    /// `*name` as written at `span`.
-    fn alias_name(&self, span: Span) -> String {
-        let line = self.source.lines().nth(span.line.saturating_sub(1));
-        let name: String = line
-            .unwrap_or("")
-            .chars()
-            .skip(span.column.saturating_sub(1))
-            .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
-            .take(64)
-            .collect();
-        if name.starts_with('*') {
-            name
-        } else {
-            "*".to_string()
-        }
     }
 
     fn scalar(
@@ -758,6 +774,17 @@ mod tests {
         let j = doc.to_json();
         assert_eq!(j["other"]["x"], 1);
         assert_eq!(j["other"]["y"], 3);
+    }
+
+    #[test]
+    fn a_panic_in_the_parser_is_an_error() {
+        let last = Cell::new(Span { line: 3, column: 7 });
+        let err = without_panics::<()>(&last, || panic!("scanner state")).unwrap_err();
+        assert_eq!(err.kind, YamlErrorKind::Internal);
+        assert_eq!(err.span, Span { line: 3, column: 7 });
+        assert!(err.message.contains("scanner state"), "{err}");
+        // Parsing still works afterwards.
+        assert!(parse("a: 1").is_ok());
     }
 
     #[test]

@@ -297,6 +297,9 @@ fn impossible_scalars_are_errors_with_position() {
 #[test]
 fn syntax_errors_have_a_kind() {
     assert_eq!(err("a: [1, 2\nb: 3\n").kind, YamlErrorKind::Syntax);
-    assert_eq!(err("a: *nope\n").kind, YamlErrorKind::Syntax);
+    let e = err("a: 1\nb: *nope\n");
+    assert_eq!(e.kind, YamlErrorKind::UnknownAlias);
+    assert_eq!(e.span, Span { line: 2, column: 4 });
+    assert!(e.message.contains("`*nope`"), "{e}");
     assert_eq!(err("a: &x [*x]\n").kind, YamlErrorKind::UnknownAlias);
 }
