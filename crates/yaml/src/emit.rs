@@ -66,7 +66,23 @@ fn scalar_text(value: &Json) -> String {
         Json::String(s) => quote(s),
         Json::Object(_) => "{}".to_string(),
         Json::Array(_) => "[]".to_string(),
+        Json::Number(n) => match n.as_f64() {
+            Some(f) if !n.is_i64() && !n.is_u64() => yaml_float(f),
+            _ => n.to_string(),
+        },
         other => other.to_string(),
+    }
+}
+
+/// A float as PyYAML writes one: YAML 1.1 needs a dot (`1.0e+23`, not
+/// `1e+23`, which reads back as a string).
+fn yaml_float(f: f64) -> String {
+    match crate::scalar::python_float_repr(f).as_str() {
+        "inf" => ".inf".to_string(),
+        "-inf" => "-.inf".to_string(),
+        "nan" => ".nan".to_string(),
+        text if !text.contains('.') => text.replacen('e', ".0e", 1),
+        text => text.to_string(),
     }
 }
 
@@ -75,6 +91,11 @@ fn quote(s: &str) -> String {
     let reparsed = crate::parse(s).ok().map(|n| n.value);
     let plain_ok = !s.is_empty()
         && matches!(reparsed, Some(crate::Value::String(ref t)) if t == s)
+        // A date reads back as the same text, but Ansible reads a date.
+        && matches!(
+            crate::scalar::resolve_plain(s),
+            Ok(crate::scalar::Plain::Value(crate::Value::String(_)))
+        )
         && !s.starts_with(|c: char| c.is_whitespace() || "-?:,[]{}#&*!|>'\"%@`".contains(c))
         && !s.ends_with(char::is_whitespace)
         && !s.contains(": ")
@@ -97,5 +118,13 @@ mod tests {
         let value = json!({"a": "x", "b": ["yes", 1, {"c": null, "d": "e: f"}], "g": {}, "h": ""});
         let text = to_yaml_string(&value);
         assert_eq!(crate::parse(&text).unwrap().to_json(), value, "{text}");
+        for s in ["2001-12-14", "1e5", "0o17", "1:30", "=", "<<", "1.5e3", "~"] {
+            let text = to_yaml_string(&json!({ "k": s }));
+            assert_eq!(crate::parse(&text).unwrap().to_json()["k"], s, "{text}");
+        }
+        assert_eq!(
+            to_yaml_string(&json!({"k": "2001-12-14"})),
+            "k: \"2001-12-14\"\n"
+        );
     }
 }

@@ -28,6 +28,11 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer outside `i64` (YAML integers, like Python's, have no
+    /// limit), as its exact decimal digits with a leading `-` if negative:
+    /// `99999999999999999999999`. Never a number that fits an `i64`.
+    BigInt(String),
+    /// A float; `inf`, `-inf` and `nan` included (`.inf`, `.nan`).
     Float(f64),
     String(String),
     Seq(Vec<Node>),
@@ -118,7 +123,7 @@ impl Node {
         match self.value {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
-            Value::Int(_) => "an integer",
+            Value::Int(_) | Value::BigInt(_) => "an integer",
             Value::Float(_) => "a number",
             Value::String(_) => "a string",
             Value::Seq(_) => "a list",
@@ -128,13 +133,30 @@ impl Node {
 
     /// The node as JSON. Tags are dropped: callers that give tags a meaning
     /// (CloudFormation templates) convert them first.
+    ///
+    /// JSON numbers cannot hold everything YAML can, so that no value is
+    /// ever changed on its way out:
+    /// - an integer beyond `i64` is a JSON number while it fits a `u64`, else
+    ///   a string of its exact digits (what Ansible renders and what
+    ///   `str(value)` gives a CloudFormation parameter; a float would lose
+    ///   digits);
+    /// - `inf`, `-inf` and `nan` are the strings `"inf"`, `"-inf"`, `"nan"`,
+    ///   Python's `str()` of them, which is what Ansible renders into a
+    ///   template or passes as a parameter value.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match &self.value {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::BigInt(digits) => match digits.parse::<u64>() {
+                Ok(u) => J::from(u),
+                Err(_) => J::String(digits.clone()),
+            },
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or_else(
+                || J::String(crate::scalar::python_float_repr(*f)),
+                J::Number,
+            ),
             Value::String(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(map) => J::Object(
@@ -145,13 +167,15 @@ impl Node {
         }
     }
 
-    /// The text of a scalar as a mapping key would show it.
+    /// The text of a scalar as a mapping key would show it. Floats read as
+    /// Python writes them (`1.0`, `1e+16`, `inf`).
     pub fn scalar_text(&self) -> String {
         match &self.value {
             Value::Null => "null".to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
-            Value::Float(f) => f.to_string(),
+            Value::BigInt(digits) => digits.clone(),
+            Value::Float(f) => crate::scalar::python_float_repr(*f),
             Value::String(s) => s.clone(),
             Value::Seq(_) | Value::Map(_) => self.to_json().to_string(),
         }
