@@ -163,10 +163,11 @@ pub async fn run(
         stopping: false,
     };
     walk.ready = (0..count).filter(|&t| walk.waiting[t] == 0).collect();
-    let mut facts: IndexMap<String, Json> = IndexMap::new();
-    // What tasks see: one small layer per producing task, newest first,
-    // shared by reference; a finished task adds a layer, copying nothing.
-    let mut fact_layers: Arc<Vec<Layer>> = Arc::new(Vec::new());
+    // What each task registered or set, by task: a task sees what the
+    // tasks before it in the file produced (the latest winning), as in
+    // Ansible, whatever finished first; so a later task that sets a name
+    // an earlier one reads never has to wait for it.
+    let mut produced: Vec<Option<Layer>> = vec![None; count];
     let mut running: JoinSet<(TaskId, Instant, Outcome)> = JoinSet::new();
     let mut in_flight: std::collections::HashMap<tokio::task::Id, (TaskId, Instant)> =
         std::collections::HashMap::new();
@@ -197,7 +198,7 @@ pub async fn run(
                 playbook: playbook.clone(),
                 engine: engine.clone(),
                 extra_vars: extra_vars.clone(),
-                facts: fact_layers.clone(),
+                facts: visible(&produced, id),
                 extra,
                 check: options.check,
                 verbosity: options.verbosity,
@@ -211,7 +212,13 @@ pub async fn run(
                 sequential: graph.facts.get(id).is_some_and(|f| f.sequential),
                 permit,
             };
-            let name = shown_name(&engine, &playbook, task, &extra_vars, &fact_layers);
+            let name = shown_name(
+                &engine,
+                &playbook,
+                task,
+                &extra_vars,
+                &visible(&produced, id),
+            );
             shown[id] = name.clone();
             let sink = EventSink {
                 task: id,
@@ -269,17 +276,11 @@ pub async fn run(
         let task = &playbook.tasks[id];
         let failed = outcome.status == Status::Failed;
         if !outcome.facts.is_empty() || task.register.is_some() {
-            let mut produced = outcome.facts;
+            let mut values = outcome.facts;
             if let Some(name) = &task.register {
-                produced.insert(name.clone(), outcome.registered.clone());
+                values.insert(name.clone(), outcome.registered.clone());
             }
-            for (k, v) in &produced {
-                facts.insert(k.clone(), v.clone());
-            }
-            let mut layers = Vec::with_capacity(fact_layers.len() + 1);
-            layers.push(Layer::concrete(produced));
-            layers.extend(fact_layers.iter().cloned());
-            fact_layers = Arc::new(layers);
+            produced[id] = Some(Layer::concrete(values));
         }
         reporter.event(Event::Finished {
             task: id,
@@ -311,12 +312,24 @@ pub async fn run(
         drop(outcome.permit);
     }
 
+    // Everything produced, in file order: the latest task's value wins.
+    let mut facts: IndexMap<String, Json> = IndexMap::new();
+    for layer in produced.iter().flatten() {
+        for (k, v) in layer.vars.iter() {
+            facts.insert(k.clone(), v.clone());
+        }
+    }
     RunSummary {
         records: walk.records,
         not_needed: walk.not_needed,
         facts,
         elapsed: begun.elapsed(),
     }
+}
+
+/// The layers task `id` sees: what earlier tasks produced, latest first.
+fn visible(produced: &[Option<Layer>], id: TaskId) -> Arc<Vec<Layer>> {
+    Arc::new(produced[..id].iter().rev().flatten().cloned().collect())
 }
 
 /// A task's name as Ansible shows it: rendered with the variables known

@@ -393,3 +393,21 @@ async fn ignore_errors_covers_templating_and_condition_errors() {
     assert_eq!(statuses(&summary)[0], Some(Status::Failed));
     assert_eq!(statuses(&summary)[2], None);
 }
+
+/// Each task sees the values file order implies, whatever finished first:
+/// `second` sets `v` before `first` does, yet `read1` (after `first` in the
+/// file) sees `first`'s value and `read2` sees `second`'s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_follow_file_order_not_completion_order() {
+    let text = format!(
+        "- hosts: localhost\n  tasks:\n{}    - name: first\n      set_fact: {{v: \"first-{{{{ slow.outputs.Sleep }}}}\"}}\n    - name: read1\n      debug: {{msg: \"{{{{ v }}}}\"}}\n      register: r1\n    - name: second\n      set_fact: {{v: second}}\n    - name: read2\n      debug: {{msg: \"{{{{ v }}}}\"}}\n      register: r2\n",
+        stack("slow", 150, "      register: slow\n")
+    );
+    let (summary, _) = run_playbook(&text, RunOptions::default()).await;
+    assert_eq!(summary.facts["r1"]["msg"], json!("first-150"));
+    assert_eq!(summary.facts["r2"]["msg"], json!("second"));
+    assert_eq!(summary.facts["v"], json!("second"));
+    let r: Vec<_> = summary.records.iter().map(|r| r.clone().unwrap()).collect();
+    // `second` did not wait for `read1`.
+    assert!(r[3].finished <= r[1].started);
+}

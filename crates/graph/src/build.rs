@@ -266,22 +266,6 @@ impl Builder<'_> {
                         }
                     }
                 }
-                // A later task that sets this name must wait for this read.
-                if let Some(next) = self.producer_after(&read.name, task.id) {
-                    self.edge(task.id, next, EdgeReason::Overwrites(read.name.clone()));
-                }
-            }
-            // A later task that sets what this task sets waits for it.
-            let produced: Vec<String> = self
-                .producers
-                .iter()
-                .filter(|(_, list)| list.iter().any(|(id, _)| *id == task.id))
-                .map(|(name, _)| name.clone())
-                .collect();
-            for name in produced {
-                if let Some(next) = self.producer_after(&name, task.id) {
-                    self.edge(task.id, next, EdgeReason::Overwrites(name));
-                }
             }
             for err in errors {
                 let label = task.display_name();

@@ -30,8 +30,6 @@ pub enum EdgeReason {
     Register(String),
     /// Reads a fact the other task sets with set_fact.
     SetFact(String),
-    /// Sets a variable the other task read (or set) before it.
-    Overwrites(String),
     /// Imports a name the other task exports (a CloudFormation export).
     Export(String),
     /// Manages the same thing (a stack), so file order is kept.
@@ -54,7 +52,6 @@ impl fmt::Display for EdgeReason {
         match self {
             EdgeReason::Register(name) => write!(f, "register {name}"),
             EdgeReason::SetFact(name) => write!(f, "set_fact {name}"),
-            EdgeReason::Overwrites(name) => write!(f, "overwrites {name}"),
             EdgeReason::Export(name) => write!(f, "export {name}"),
             EdgeReason::Same(kind) => write!(f, "same {kind}"),
             EdgeReason::DependsOn => write!(f, "depends_on"),
