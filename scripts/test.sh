@@ -18,7 +18,7 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "cfn-lint templates"
-.venv/bin/cfn-lint templates/*.template
+.venv/bin/cfn-lint templates/*.template playbooks/examples/*/roles/*/files/*.template
 
 step "quick start on a fresh emulator, twice"
 scripts/moto.sh stop >/dev/null 2>&1 || true

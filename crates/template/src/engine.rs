@@ -115,6 +115,9 @@ impl Engine {
         );
         // Ansible templates are plain text: nothing is HTML-escaped.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        // Python's methods Ansible users call (`d.keys()`, `s.split(',')`,
+        // `s.startswith('x')`, `d.get('k')`).
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.set_formatter(|out, state, value| {
             let emissions = state.get_or_insert_extension_with(Emissions::default);
             emissions.count += 1;
