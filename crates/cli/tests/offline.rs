@@ -32,6 +32,11 @@ fn invalid(fixture: &str) {
 }
 
 #[test]
+fn unsupported_reuse_constructs_are_named_with_their_place() {
+    invalid("unsupported-reuse");
+}
+
+#[test]
 fn yaml_syntax_error() {
     invalid("syntax-error");
 }

@@ -344,3 +344,54 @@ fn a_variable_named_like_a_global_function_orders_tasks() {
     let graph = graph.expect("graph");
     assert_eq!(edges(&graph), [e(0, 1, "set_fact debug")]);
 }
+
+/// A loop whose list comes from a registered result is one node that
+/// expands at run time; a loop over a known list is analysed per item, so
+/// each item's stack orders its own readers.
+#[test]
+fn loops_known_and_known_only_at_run_time() {
+    let play = "- hosts: localhost\n  vars:\n    envs: [a, b]\n  tasks:\n    - name: stacks\n      cloudformation: {stack_name: \"s-{{ item }}\", profile: p, template: e.yml}\n      loop: \"{{ envs }}\"\n      register: made\n    - name: later\n      debug: {msg: \"{{ item.stack_id }}\"}\n      loop: \"{{ made.results }}\"\n    - name: same stack as item b\n      cloudformation: {stack_name: s-b, profile: p, state: absent}\n";
+    let (_dir, path) = fixture(&[("p.yml", play), ("e.yml", "Resources: {}\n")]);
+    let (playbook, graph) = graph_of(&path, &IndexMap::new());
+    let graph = graph.unwrap();
+    assert_eq!(graph.facts[0].items.len(), 2);
+    assert!(!graph.facts[0].expands_at_run_time);
+    assert!(graph.facts[1].expands_at_run_time);
+    assert_eq!(
+        edges(&graph),
+        [e(0, 1, "register made"), e(0, 2, "same stack")]
+    );
+    let text = graph.render(&playbook, Format::Text);
+    assert!(text.contains("stacks (loop: 2 items)"), "{text}");
+    assert!(text.contains("later (loop: expands at run time)"), "{text}");
+}
+
+/// `vars: {runbook_depends_on: ...}` orders as `depends_on` does, in a
+/// form ansible-playbook accepts.
+#[test]
+fn portable_depends_on() {
+    let play = "- hosts: localhost\n  tasks:\n    - name: first\n      debug: {msg: a}\n    - name: second\n      debug: {msg: b}\n      vars:\n        runbook_depends_on: [first]\n";
+    let (_dir, path) = fixture(&[("p.yml", play)]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    assert_eq!(edges(&graph.unwrap()), [e(0, 1, "depends_on")]);
+}
+
+/// A rescue waits for its block, always for block and rescue, and the
+/// tasks of a block with a rescue keep their order.
+#[test]
+fn block_edges() {
+    let play = "- hosts: localhost\n  tasks:\n    - block:\n        - {name: a, debug: {msg: a}}\n        - {name: b, debug: {msg: b}}\n      rescue:\n        - {name: r, debug: {msg: r}}\n      always:\n        - {name: w, debug: {msg: w}}\n";
+    let (_dir, path) = fixture(&[("p.yml", play)]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    assert_eq!(
+        edges(&graph.unwrap()),
+        [
+            e(0, 1, "block order"),
+            e(0, 2, "rescue"),
+            e(0, 3, "always"),
+            e(1, 2, "rescue"),
+            e(1, 3, "always"),
+            e(2, 3, "always"),
+        ]
+    );
+}

@@ -35,7 +35,11 @@ impl Run {
 /// (with no AWS settings of the developer's own leaking in).
 pub fn runbook(moto: Option<&Moto>, args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
-    cmd.current_dir(workspace()).args(args).env("NO_COLOR", "1");
+    cmd.current_dir(workspace())
+        .args(args)
+        .env("NO_COLOR", "1")
+        // Role lookups must not depend on the machine's ~/.ansible.
+        .env("ANSIBLE_ROLES_PATH", "/nonexistent/runbook-roles");
     match moto {
         Some(moto) => moto.apply_env(&mut cmd),
         None => {
