@@ -100,6 +100,10 @@ pub struct ApplyArgs {
     /// Make no change: show what each task would do.
     #[arg(long, short = 'C')]
     pub check: bool,
+    /// Show what changes in detail: every resource of a stack (Add,
+    /// Modify with its replacement, Remove) and the template's text diff.
+    #[arg(long, short = 'D')]
+    pub diff: bool,
     /// Run at most this many tasks at once.
     #[arg(long, short = 'f', default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub forks: u16,

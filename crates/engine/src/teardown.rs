@@ -41,6 +41,7 @@ pub async fn teardown(
         RunOptions {
             forks,
             check: true,
+            diff: false,
             keep_going: false,
             verbosity: 0,
         },

@@ -37,6 +37,9 @@ pub(crate) struct Outcome {
     pub args: Vec<IndexMap<String, Json>>,
     /// Per item, for a loop.
     pub items: Vec<ItemRecord>,
+    /// The module's plan as data (per item for a loop).
+    pub plan: Option<Json>,
+    pub warnings: Vec<String>,
     /// An enclosing include's condition was false: the task is not run,
     /// as Ansible never includes it (no status, no register).
     pub not_included: bool,
@@ -65,6 +68,8 @@ impl Outcome {
             facts: IndexMap::new(),
             args: Vec::new(),
             items: Vec::new(),
+            plan: None,
+            warnings: Vec::new(),
             not_included: false,
             permit: None,
         }
@@ -81,6 +86,7 @@ pub(crate) struct TaskContext {
     /// Variables only this task sees (`ansible_failed_task` in a rescue).
     pub extra: Option<Layer>,
     pub check: bool,
+    pub diff: bool,
     pub verbosity: u8,
     pub result_reads: ResultReads,
     pub services: Arc<Services>,
@@ -116,6 +122,8 @@ struct Ran {
     args: Option<IndexMap<String, Json>>,
     /// The message is safe to show under no_log (it names only a place).
     safe: bool,
+    plan: Option<Json>,
+    warnings: Vec<String>,
 }
 
 impl Ran {
@@ -133,6 +141,8 @@ impl Ran {
             facts: IndexMap::new(),
             args: None,
             safe: true,
+            plan: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -154,6 +164,8 @@ impl Ran {
             facts: IndexMap::new(),
             args: None,
             safe: true,
+            plan: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -242,6 +254,8 @@ fn single(ran: Ran, no_log: bool) -> Outcome {
         facts: ran.facts,
         args: ran.args.into_iter().collect(),
         items: Vec::new(),
+        plan: ran.plan,
+        warnings: ran.warnings,
         not_included: false,
         permit: None,
     }
@@ -314,6 +328,7 @@ async fn once(
         .run(Call {
             args,
             check: ctx.check,
+            diff: ctx.diff,
             no_log,
             verbosity: ctx.verbosity,
             reads: &ctx.result_reads,
@@ -325,11 +340,15 @@ async fn once(
         })
         .await;
 
+    let mut plan = None;
+    let mut warnings = Vec::new();
     let (mut changed, mut failed, mut registered, message, details, facts) = match result {
         Ok(output) => {
             let mut map = output.result;
             map.insert("changed".into(), Json::Bool(output.changed));
             map.insert("failed".into(), Json::Bool(false));
+            plan = output.plan;
+            warnings = output.warnings;
             (
                 output.changed,
                 false,
@@ -400,6 +419,8 @@ async fn once(
         facts,
         args: Some(ran_with),
         safe: false,
+        plan: if no_log { None } else { plan },
+        warnings: if no_log { Vec::new() } else { warnings },
     }
 }
 
@@ -456,6 +477,8 @@ async fn looped(
             facts: IndexMap::new(),
             args: Vec::new(),
             items: Vec::new(),
+            plan: None,
+            warnings: Vec::new(),
             not_included: false,
             permit: None,
         };
@@ -512,6 +535,8 @@ async fn looped(
     let mut facts = IndexMap::new();
     let mut args = Vec::new();
     let mut records = Vec::new();
+    let mut plans = Vec::new();
+    let mut warnings = Vec::new();
     let (mut changed, mut failed, mut all_skipped) = (false, false, true);
     let mut failures = Vec::new();
     for (index, item) in ran.into_iter().enumerate() {
@@ -529,6 +554,8 @@ async fn looped(
         });
         facts.extend(item.facts);
         args.extend(item.args);
+        plans.push(item.plan);
+        warnings.extend(item.warnings);
         let mut result = item.registered;
         for (key, value) in runbook_playbook::loops::item_vars(spec, &items, index) {
             result.insert(key, value);
@@ -602,6 +629,14 @@ async fn looped(
         facts,
         args,
         items: records,
+        plan: if plans.iter().all(Option::is_none) {
+            None
+        } else {
+            Some(Json::Array(
+                plans.into_iter().map(|p| p.unwrap_or(Json::Null)).collect(),
+            ))
+        },
+        warnings,
         not_included: false,
         permit: None,
     }

@@ -76,6 +76,9 @@ pub struct Call<'a> {
     pub args: IndexMap<String, Json>,
     /// Make no change: say what would be done.
     pub check: bool,
+    /// Show what changes in detail (`--diff`): resource by resource, and
+    /// the template text.
+    pub diff: bool,
     /// The task's output must not be shown (`no_log`).
     pub no_log: bool,
     /// The `-v` count.
@@ -105,6 +108,12 @@ pub struct ModuleOutput {
     pub message: Option<String>,
     /// More lines to show with -v or in check mode.
     pub details: Vec<String>,
+    /// What the module plans (or did), as data for reports; secrets
+    /// already hidden.
+    pub plan: Option<Json>,
+    /// Risks a reviewer must see (data lost by a replacement or removal),
+    /// repeated at the end of the run.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]

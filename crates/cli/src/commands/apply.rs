@@ -118,6 +118,7 @@ pub(super) async fn run_reported(
     let options = RunOptions {
         forks: usize::from(args.forks),
         check: args.check,
+        diff: args.diff,
         keep_going: args.keep_going,
         verbosity: args.common.verbose,
     };

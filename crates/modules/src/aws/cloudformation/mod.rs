@@ -8,6 +8,7 @@
 mod analysis;
 mod diff;
 mod directory;
+mod plan;
 mod spec;
 mod wait;
 
@@ -176,6 +177,11 @@ pub(crate) struct Api<'a> {
     directory: &'a StackDirectory,
     /// Something reads this task's events or resources: fetch them.
     wants_events: bool,
+    /// `--diff`: show the resource plan and the template's text diff.
+    diff: bool,
+    /// The account, region and stack, for planning values such as
+    /// `!Sub "${AWS::AccountId}"`.
+    pseudo: runbook_cfn::plan::Pseudo,
 }
 
 fn aws_error<E, R>(
@@ -287,6 +293,42 @@ impl Api<'_> {
             .await
             .map(|_| ())
             .map_err(|err| aws_error(self, "DeleteStack", &err))
+    }
+
+    /// Fails when another stack imports an export the update removes or
+    /// changes: CloudFormation would refuse the update half way.
+    async fn check_exports(&self, names: &[String]) -> Result<(), String> {
+        for name in names {
+            let importers: Vec<String> = match self
+                .client
+                .list_imports()
+                .export_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+            {
+                Ok(stacks) => stacks,
+                Err(err) => {
+                    let failure = runbook_aws::describe(&err);
+                    // CloudFormation's answer when nothing imports it.
+                    if failure.message.contains("is not imported by any stack") {
+                        continue;
+                    }
+                    return Err(aws_error(self, "ListImports", &err));
+                }
+            };
+            if !importers.is_empty() {
+                return Err(format!(
+                    "stack {}: the update removes or changes export `{name}`, which {} import{}; CloudFormation would refuse it half way. Change the importing stacks first, or keep the export",
+                    self.stack,
+                    importers.join(", "),
+                    if importers.len() == 1 { "s" } else { "" }
+                ));
+            }
+        }
+        Ok(())
     }
 
     async fn stack_policy(&self) -> Result<Option<String>, String> {
@@ -417,6 +459,10 @@ struct Report {
     resources: Option<Json>,
     message: String,
     details: Vec<String>,
+    /// The resource plan as data, when one was made.
+    plan: Option<Json>,
+    /// Data the plan puts at risk.
+    warnings: Vec<String>,
 }
 
 impl Report {
@@ -450,6 +496,8 @@ impl Report {
             facts: IndexMap::new(),
             message: Some(self.message),
             details: self.details,
+            plan: self.plan,
+            warnings: self.warnings,
         }
     }
 }
@@ -475,6 +523,21 @@ async fn run(
         sink: call.progress,
         directory: &runner.directory,
         wants_events: call.reads.may_read("events") || call.reads.may_read("stack_resources"),
+        diff: call.diff,
+        pseudo: runbook_cfn::plan::Pseudo {
+            account_id: runner.account_of(target),
+            region: match &target.region {
+                Some(region) => Some(region.clone()),
+                None => runner
+                    .pool
+                    .config(target)
+                    .await
+                    .ok()
+                    .and_then(|c| c.region().map(|r| r.to_string())),
+            },
+            stack_name: Some(spec.name.clone()),
+            partition: None,
+        },
     };
     let report = if spec.absent {
         absent(&api, &spec, call.check).await
@@ -507,6 +570,8 @@ async fn absent(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, 
             resources: None,
             message: format!("would delete stack {}", spec.name),
             details: vec!["delete".into()],
+            plan: None,
+            warnings: Vec::new(),
         });
     }
     let mut seen = HashSet::new();
@@ -520,6 +585,8 @@ async fn absent(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, 
         resources: None,
         message: format!("deleted stack {}", spec.name),
         details: Vec::new(),
+        plan: None,
+        warnings: Vec::new(),
     })
 }
 
@@ -545,6 +612,8 @@ fn unchanged(stack: Option<Deployed>, output: &str, message: String) -> Report {
         resources: None,
         message,
         details: Vec::new(),
+        plan: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -589,7 +658,7 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
             | "DELETE_COMPLETE" => {
                 if stack.status != "DELETE_COMPLETE" {
                     if check {
-                        let mut report = create_plan(spec);
+                        let mut report = create_plan(spec, &api.pseudo);
                         report.details.insert(
                             0,
                             format!(
@@ -620,7 +689,7 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
 
     let Some(stack) = existing else {
         return if check {
-            Ok(create_plan(spec))
+            Ok(create_plan(spec, &api.pseudo))
         } else {
             create(api, spec, &mut seen).await
         };
@@ -646,49 +715,141 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
             format!("stack {} is up to date", spec.name),
         ));
     }
+    // The resource-level plan, for check mode and --diff.
+    let resources = match (&spec.template, &deployed_template) {
+        (Some(desired), Some(text)) if check || api.diff => {
+            let deployed = runbook_cfn::parse(text).map_err(|e| {
+                format!(
+                    "stack {}: the deployed template cannot be read: {}",
+                    spec.name, e.message
+                )
+            })?;
+            match plan::update(spec, desired, &stack, &deployed, &api.pseudo) {
+                Ok(resources) => Some((resources, deployed)),
+                // A template runbook cannot evaluate is still CloudFormation's
+                // to judge: show what compare says.
+                Err(why) => {
+                    api.sink.progress(format!("no resource-level plan: {why}"));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    if let Some((resources, _)) = &resources {
+        api.check_exports(&plan::broken_exports(resources)).await?;
+    }
+    let mut details = plan.describe(spec);
+    if let Some((resources, deployed)) = &resources {
+        // Resource lines say more than "template changed".
+        details.retain(|l| l != "template changed");
+        details.extend(plan::describe(resources, Some(&stack)));
+        if api.diff {
+            if let Some(desired) = &spec.template {
+                let text = runbook_cfn::plan::template_diff(
+                    deployed,
+                    desired,
+                    &runbook_cfn::plan::TextDiffOptions::default(),
+                );
+                details.extend(text.lines().map(|l| format!("  {l}")));
+            }
+        }
+    }
     if check {
-        let changed = plan.stack_changes()
+        let known = plan.parameters.iter().any(|p| {
+            !p.new
+                .as_deref()
+                .is_some_and(|v| v.contains(KNOWN_AFTER_APPLY))
+        }) || plan.tags.is_some()
+            || plan.role_arn
+            || plan.notification_arns
             || plan.termination_protection.is_some()
-            || plan.stack_policy.is_some();
+            || plan.stack_policy.is_some()
+            || resources.as_ref().is_some_and(|(r, _)| plan::certain(r))
+            || (plan.template_changed && resources.is_none());
+        let waits_for_values = plan.parameters.iter().any(|p| {
+            p.new
+                .as_deref()
+                .is_some_and(|v| v.contains(KNOWN_AFTER_APPLY))
+        });
+        let mut stack = stack;
+        if let Some((resources, _)) = &resources {
+            stack.outputs = plan::outputs(resources, Some(&stack));
+        }
         return Ok(Report {
-            changed,
+            changed: known || waits_for_values,
             output: "Stack would be updated".into(),
-            message: if changed {
+            message: if known {
                 format!("would update stack {}", spec.name)
+            } else if waits_for_values {
+                format!(
+                    "stack {} may change (it takes values known after apply)",
+                    spec.name
+                )
             } else {
                 format!(
                     "stack {} may change (CloudFormation decides on apply)",
                     spec.name
                 )
             },
-            details: plan.describe(spec),
+            details,
+            plan: resources
+                .as_ref()
+                .map(|(r, _)| plan::to_json(r, Some(&stack))),
+            warnings: resources
+                .as_ref()
+                .map(|(r, _)| plan::warnings(r, &spec.name))
+                .unwrap_or_default(),
             stack: Some(stack),
             events: Some(Vec::new()),
             resources: None,
         });
     }
-    update(api, spec, stack, plan, &mut seen).await
+    let mut report = update(api, spec, stack, plan, &mut seen).await?;
+    if report.changed {
+        report.details = details;
+        if let Some((resources, _)) = &resources {
+            report.plan = Some(plan::to_json(resources, None));
+            report.warnings = plan::warnings(resources, &spec.name);
+        }
+    }
+    Ok(report)
 }
 
-fn create_plan(spec: &StackSpec) -> Report {
+fn create_plan(spec: &StackSpec, pseudo: &runbook_cfn::plan::Pseudo) -> Report {
     let mut details = vec!["create".to_string()];
     for p in &spec.parameters {
         if let Some(v) = &p.value {
             details.push(format!("parameter {} = {}", p.key, spec.shown(&p.key, v)));
         }
     }
-    // Outputs do not exist yet; later tasks see a placeholder.
-    let outputs: IndexMap<String, String> = spec
+    let planned = spec
         .template
         .as_ref()
-        .and_then(|t| t.body.get("Outputs"))
-        .and_then(Json::as_object)
-        .map(|o| {
-            o.keys()
-                .map(|k| (k.clone(), KNOWN_AFTER_APPLY.to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
+        .and_then(|t| plan::create(spec, t, pseudo).ok());
+    // Outputs do not exist yet: later tasks see those the template computes
+    // from parameters and names, and a placeholder for the rest.
+    let outputs: IndexMap<String, String> = match &planned {
+        Some(p) => plan::outputs(p, None),
+        None => spec
+            .template
+            .as_ref()
+            .and_then(|t| t.body.get("Outputs"))
+            .and_then(Json::as_object)
+            .map(|o| {
+                o.keys()
+                    .map(|k| (k.clone(), KNOWN_AFTER_APPLY.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    if let Some(p) = &planned {
+        details.extend(
+            plan::describe(p, None)
+                .into_iter()
+                .filter(|l| l.starts_with("resource")),
+        );
+    }
     Report {
         changed: true,
         output: "Stack would be created".into(),
@@ -701,6 +862,8 @@ fn create_plan(spec: &StackSpec) -> Report {
         resources: None,
         message: format!("would create stack {}", spec.name),
         details,
+        plan: planned.as_ref().map(|p| plan::to_json(p, None)),
+        warnings: Vec::new(),
     }
 }
 
@@ -774,6 +937,8 @@ async fn settle(
             events: None,
             resources: None,
             details: Vec::new(),
+            plan: None,
+            warnings: Vec::new(),
         });
     }
     // Events for the report (and the failure reasons) and, on success, the
@@ -803,6 +968,8 @@ async fn settle(
         events: Some(events),
         resources,
         details: Vec::new(),
+        plan: None,
+        warnings: Vec::new(),
     })
 }
 
@@ -813,7 +980,6 @@ async fn update(
     plan: Plan,
     seen: &mut HashSet<String>,
 ) -> Result<Report, String> {
-    let details = plan.describe(spec);
     let mut report = if plan.stack_changes() && !spec.create_changeset {
         update_stack(api, spec, seen).await?
     } else if plan.stack_changes() || !plan.uncertain.is_empty() {
@@ -838,9 +1004,6 @@ async fn update(
             report.message,
             if on { "on" } else { "off" }
         );
-    }
-    if report.changed {
-        report.details = details;
     }
     Ok(report)
 }
@@ -966,6 +1129,8 @@ async fn change_set(
                 spec.name
             ),
             details: Vec::new(),
+            plan: None,
+            warnings: Vec::new(),
         });
     }
     api.mark_seen(seen).await;
