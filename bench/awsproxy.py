@@ -25,6 +25,11 @@ throttle (400 Throttling), 500 (InternalFailure), 503 (ServiceUnavailable),
 reset-before (TCP reset, moto never sees the call), reset-after (moto did
 the work, the answer is lost) or latency (50-500 ms more).
 
+In both modes a retried CreateStack / UpdateStack / DeleteStack /
+ExecuteChangeSet that reuses the ClientRequestToken of one that succeeded
+gets that first answer, as from CloudFormation (moto ignores tokens and
+would answer AlreadyExistsException); --no-tokens turns this off.
+
 Every AWS call is logged as one JSON line (--log): time, account (from the
 access key; keys issued by AssumeRole map to the role's account), region,
 service, action, stack, HTTP status, fault, and the status shown if held.
@@ -59,7 +64,8 @@ DEFAULT_ACCOUNT = "123456789012"  # moto's account for keys it did not issue
 FAULT_KINDS = ("throttle", "500", "503", "reset-before", "reset-after", "latency")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
               "trailer", "upgrade", "content-length", "expect"}
-MUTATING_STACK_ACTIONS = {"CreateStack", "UpdateStack", "DeleteStack", "ExecuteChangeSet"}
+# Calls whose ClientRequestToken CloudFormation honours (the ones here).
+TOKEN_ACTIONS = {"CreateStack", "UpdateStack", "DeleteStack", "ExecuteChangeSet"}
 # Share of an update's hold shown as UPDATE_COMPLETE_CLEANUP_IN_PROGRESS.
 CLEANUP_SHARE = 0.2
 MAX_HEADER_BYTES = 64 * 1024
@@ -145,7 +151,7 @@ class ProxyConfig:
     def __init__(self, upstream, host="127.0.0.1", port=0, hold=None, hold_update=None,
                  hold_delete=None, latency=None, fault_rate=0.0, fault_kinds=FAULT_KINDS,
                  fault_actions=("cloudformation",), max_faults=100, seed=0, log=None,
-                 max_runtime=3600.0, default_account=DEFAULT_ACCOUNT):
+                 max_runtime=3600.0, default_account=DEFAULT_ACCOUNT, tokens=True):
         self.upstream = upstream
         self.host = host
         self.port = int(port)
@@ -161,6 +167,7 @@ class ProxyConfig:
         self.log = log
         self.max_runtime = float(max_runtime) if max_runtime else None
         self.default_account = default_account
+        self.tokens = bool(tokens)
         self.validate()
 
     def validate(self):
@@ -196,6 +203,7 @@ class ProxyConfig:
             "max_faults": self.max_faults,
             "seed": self.seed,
             "max_runtime": self.max_runtime,
+            "tokens": self.tokens,
         }
 
 
@@ -455,14 +463,18 @@ def parse_iso(text):
 class Op:
     """One stack operation held in progress."""
 
-    def __init__(self, kind, stack_id, name, hold, start_mono, start_wall, resources, token, rng):
+    def __init__(self, kind, stack_id, name, hold, sent_wall, resources, token, rng):
         self.kind = kind  # CREATE | UPDATE | DELETE
         self.stack_id = stack_id
         self.name = name
         self.hold = hold
-        self.start_mono = start_mono
-        self.start_wall = start_wall
-        self.forwarded_wall = start_wall  # set when moto answered
+        # The hold starts when moto has answered: the client sees the call
+        # return, then the stack takes its time (moto may be slow to answer,
+        # e.g. its first CloudFormation call after start-up).
+        self.start_mono = time.monotonic()
+        self.start_wall = time.time()
+        # moto's own events for the operation fall between these two.
+        self.sent_wall = sent_wall
         self.token = token
         self.events = self._schedule(resources, rng)
 
@@ -565,13 +577,12 @@ class Holds:
         rng = seeded(self.cfg.seed, "hold", *key, n)
         return max(0.0, dist.sample(rng)), seeded(self.cfg.seed, "events", *key, n)
 
-    def start_op(self, kind, rec, start_mono, start_wall, token):
+    def start_op(self, kind, rec, sent_wall, token):
         hold, rng = self._hold_for(kind, rec)
-        op = Op(kind, rec.stack_id, rec.name, hold, start_mono, start_wall, rec.resources, token, rng)
-        op.forwarded_wall = time.time()
+        op = Op(kind, rec.stack_id, rec.name, hold, sent_wall, rec.resources, token, rng)
         rec.ops.append(op)
         self.proxy.log_record({
-            "type": "op", "t": round(start_wall, 6), "account": rec.account, "region": rec.region,
+            "type": "op", "t": round(op.start_wall, 6), "account": rec.account, "region": rec.region,
             "stack": rec.name, "stack_id": rec.stack_id, "op": kind, "hold_s": round(hold, 6),
             "resources": len(rec.resources)})
         return op
@@ -610,11 +621,11 @@ class Holds:
 
     # -- after forwarding -------------------------------------------------------
 
-    def after(self, call, account, req, resp, t0_mono, t0_wall):
+    def after(self, call, account, resp, sent_wall):
         a = call.action
         code = resp.status
         if code == 200 and a in ("CreateStack", "UpdateStack", "DeleteStack", "ExecuteChangeSet"):
-            self._started(call, account, resp, t0_mono, t0_wall)
+            self._started(call, account, resp, sent_wall)
             return resp, None
         if code == 200 and a == "CreateChangeSet":
             self._changeset(call, account, resp)
@@ -629,7 +640,7 @@ class Holds:
             return self._exports(resp)
         return resp, None
 
-    def _started(self, call, account, resp, t0_mono, t0_wall):
+    def _started(self, call, account, resp, sent_wall):
         a = call.action
         body = resp.body.decode("utf-8", "replace")
         m = re.search(r"<StackId>([^<]+)</StackId>", body)
@@ -669,7 +680,7 @@ class Holds:
                 resources = template_resources(call.params.get("TemplateBody"))
         if resources is not None:
             rec.resources = resources
-        self.start_op(kind, rec, t0_mono, t0_wall, call.params.get("ClientRequestToken"))
+        self.start_op(kind, rec, sent_wall, call.params.get("ClientRequestToken"))
 
     def _changeset(self, call, account, resp):
         body = resp.body.decode("utf-8", "replace")
@@ -849,7 +860,7 @@ class Holds:
             ts = parse_iso(_text(member, "Timestamp") or "")
             # moto's own stack events of a held operation are replaced by ours.
             if ts is not None and _text(member, "ResourceType") == "AWS::CloudFormation::Stack" \
-                    and any(op.start_wall - 0.05 <= ts <= op.forwarded_wall + 0.05 for op in ops):
+                    and any(op.sent_wall - 0.05 <= ts <= op.start_wall + 0.05 for op in ops):
                 continue
             merged.append((ts or 0.0, 1, member))
         for op in ops:
@@ -913,6 +924,7 @@ class AwsProxy:
         self.up_host, self.up_port = u.hostname, u.port
         self.holds = Holds(self)
         self.keys = {}  # access key -> account
+        self.tokens = {}  # (account, region, action, stack, token) -> first answer
         self.counters = {}
         self.calls = 0
         self.faults = 0
@@ -1000,7 +1012,13 @@ class AwsProxy:
                 version = req.start.rsplit(" ", 1)[-1].upper()
                 conn = (req.header("connection") or "").lower()
                 keep = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
-                resp = await self._handle(req)
+                try:
+                    resp = await self._handle(req)
+                except Exception as e:  # a bug here must not hang the client
+                    sys.stderr.write("awsproxy: internal error: %r\n" % e)
+                    resp = error_response(500, "Internal Server Error", "Receiver",
+                                          "ProxyInternalError", "awsproxy: %r" % e,
+                                          str(uuid.uuid4()))
                 if resp is RESET:
                     _reset(writer)
                     return
@@ -1108,6 +1126,17 @@ class AwsProxy:
                                   "Service is unable to handle request.", rid)
         elif fault == "reset-before":
             resp = RESET
+        token = None
+        if self.cfg.tokens and call.service == "cloudformation" and call.action in TOKEN_ACTIONS \
+                and call.params.get("ClientRequestToken"):
+            # CloudFormation answers a retry of a request it already took
+            # (same ClientRequestToken) as that request; moto ignores tokens.
+            token = (account, call.region, call.action, call.stack,
+                     call.params["ClientRequestToken"])
+            if resp is None and token in self.tokens:
+                first = self.tokens[token]
+                resp = Message(first.start, list(first.headers), first.body)
+                record["held"] = "token-replay"
         hold = self.cfg.hold is not None and call.service == "cloudformation"
         if resp is None and hold:
             resp = self.holds.before(call, account, rid)
@@ -1121,7 +1150,7 @@ class AwsProxy:
                 body = urllib.parse.urlencode(
                     [(k, v) for k, v in call.params.items()
                      if not k.startswith("StackStatusFilter.")]).encode()
-            t_fwd = time.monotonic()
+            t_fwd, sent_wall = time.monotonic(), time.time()
             try:
                 resp = await self._forward(req, body)
             except (OSError, HttpError, asyncio.TimeoutError, asyncio.IncompleteReadError) as e:
@@ -1130,10 +1159,11 @@ class AwsProxy:
             record["forwarded"] = True
             record["upstream_ms"] = round((time.monotonic() - t_fwd) * 1000, 2)
             self._learn(call, resp)
+            if token and resp.status == 200:
+                self.tokens[token] = resp
             if hold:
                 try:
-                    resp, held = self.holds.after(call, account, req, resp, t_fwd,
-                                                  t0_wall + (t_fwd - t0))
+                    resp, held = self.holds.after(call, account, resp, sent_wall)
                 except Exception as e:  # never lose a call to a rewrite bug
                     held = "rewrite-error: %s" % e
                 record["held"] = held
@@ -1240,6 +1270,9 @@ def parse_args(argv=None):
     ap.add_argument("--seed", default="0", help="seed of every random draw (default 0)")
     ap.add_argument("--log", help="append one JSON line per call / stack operation here")
     ap.add_argument("--max-runtime", default="1h", help="exit after this long (default 1h)")
+    ap.add_argument("--no-tokens", action="store_true",
+                    help="forward retries that reuse a ClientRequestToken as moto gets them "
+                         "(default: answer them with the first answer, as CloudFormation does)")
     ap.add_argument("--default-account", default=DEFAULT_ACCOUNT,
                     help="account of access keys not issued by AssumeRole (moto's default)")
     a = ap.parse_args(argv)
@@ -1250,7 +1283,8 @@ def parse_args(argv=None):
             fault_kinds=[k.strip() for k in a.fault_kinds.split(",") if k.strip()],
             fault_actions=[k.strip() for k in a.fault_actions.split(",") if k.strip()],
             max_faults=a.max_faults, seed=a.seed, log=a.log,
-            max_runtime=parse_duration(a.max_runtime), default_account=a.default_account)
+            max_runtime=parse_duration(a.max_runtime), default_account=a.default_account,
+            tokens=not a.no_tokens)
     except ValueError as e:
         ap.error(str(e))
     return cfg

@@ -250,10 +250,10 @@ def write_sceptre_project(d, group, templates, stacks):
 # --- one run ----------------------------------------------------------------------
 
 class ProxyProcess:
-    def __init__(self, upstream, hold, latency, seed, log):
+    def __init__(self, upstream, hold, latency, seed, log, faults=()):
         argv = [os.path.join(ROOT, ".venv", "bin", "python"), PROXY, "--upstream", upstream,
                 "--port", "0", "--hold", hold, "--seed", str(seed), "--log", log,
-                "--max-runtime", "2h"]
+                "--max-runtime", "2h"] + list(faults)
         if latency:
             argv += ["--latency", latency]
         self.err = open(log + ".stderr", "w")
@@ -323,7 +323,7 @@ def one_run(moto, sc, tool, hold, args, binary, work):
     label = "%s-%s-%s" % (sc.name.replace(":", "_"), hold.replace(":", "_"), tool)
     log = os.path.join(work, label + ".proxy.jsonl")
     moto.reset()
-    proxy = ProxyProcess(moto.url, hold, args.latency, args.seed, log)
+    proxy = ProxyProcess(moto.url, hold, args.latency, args.seed, log, fault_args(args))
     try:
         env = moto.env(sc.config, sc.credentials)
         env["AWS_ENDPOINT_URL"] = proxy.url
@@ -351,19 +351,32 @@ def one_run(moto, sc, tool, hold, args, binary, work):
         "stacks_created": len(holds), "stacks_expected": len(sc.deps), "missing": missing,
         "describe_stacks_per_stack": by_action.get("cloudformation:DescribeStacks", 0) / max(1, len(sc.deps)),
         "faults": sum(1 for c in calls if c.get("fault")),
+        "faults_by_kind": dict(collections.Counter(c["fault"] for c in calls if c.get("fault"))),
         "errors_4xx_5xx": sum(1 for c in calls if (c.get("status") or 0) >= 400),
         "load1_before": load, "log": os.path.relpath(log, ROOT),
     }
     ok = r["rc"] == 0 and not missing
-    print("  %-16s %-6s %-8s %s %8.2f s  critical %7.2f s  ratio %5.2f  %4d calls  busiest acct %5.1f/min (peak %d in 60 s)"
+    print("  %-16s %-6s %-8s %s %8.2f s  critical %7.2f s  ratio %5.2f  %4d calls  busiest acct %5.1f/min (peak %d in 60 s)%s"
           % (sc.name, hold, tool, "ok  " if ok else "FAIL", r["wall"], critical,
-             run["ratio"] or 0, len(calls), max(mean.values() or [0]), max(peak.values() or [0])),
+             run["ratio"] or 0, len(calls), max(mean.values() or [0]), max(peak.values() or [0]),
+             "  faults %s" % run["faults_by_kind"] if run["faults"] else ""),
           flush=True)
     if not ok:
         sys.stderr.write("latency: %s failed (rc %d, missing %s); log %s\n%s\n"
                          % (label, r["rc"], missing, os.path.join(work, label + ".log"),
                             (r["stdout"] + r["stderr"])[-2500:]))
     return run
+
+
+def fault_args(args):
+    if not args.faults:
+        return []
+    out = ["--faults", str(args.faults), "--max-faults", str(args.max_faults)]
+    if args.fault_kinds:
+        out += ["--fault-kinds", args.fault_kinds]
+    if args.fault_actions:
+        out += ["--fault-actions", args.fault_actions]
+    return out
 
 
 def fmt(x, unit=" s"):
@@ -381,6 +394,11 @@ def main():
     ap.add_argument("--runbook", metavar="PATH", help="runbook binary (default target/release/runbook)")
     ap.add_argument("--latency", help="per-call latency added by the proxy (e.g. 20ms)")
     ap.add_argument("--seed", default="7", help="proxy seed (default 7)")
+    ap.add_argument("--faults", type=float, default=0.0, metavar="RATE",
+                    help="also inject faults (awsproxy fault mode) at this rate per call")
+    ap.add_argument("--fault-kinds", help="awsproxy --fault-kinds (default all)")
+    ap.add_argument("--fault-actions", help="awsproxy --fault-actions (default cloudformation)")
+    ap.add_argument("--max-faults", type=int, default=100, help="awsproxy --max-faults (default 100)")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per run")
     args = ap.parse_args()
     holds = [h.strip() for h in args.holds.split(",") if h.strip()]
@@ -437,6 +455,8 @@ def main():
           % (info.get("cpu"), info["nproc"], info.get("mem_total_mib"), info["loadavg_start"][0],
              info.get("git_head")))
     print()
+    if args.faults:
+        print("faults: %s" % " ".join(fault_args(args)))
     print("| scenario | hold | tool | wall | critical path (holds + preflight) | wall / critical | "
           "API calls | DescribeStacks per stack | busiest account, calls/min | peak calls in 60 s |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -447,12 +467,13 @@ def main():
             r["describe_stacks_per_stack"],
             max(r["calls_per_account_minute_mean"].values() or [0]),
             max(r["calls_per_account_minute_peak"].values() or [0]),
-            "" if r["rc"] == 0 and not r["missing"] else " **failed**"))
+            ("" if r["rc"] == 0 and not r["missing"] else " **failed**")
+            + (" faults: %s" % r["faults_by_kind"] if r["faults"] else "")))
     for n in notes:
         print("note: " + n)
     path = motolib.write_json("latency-%s.json" % stamp, {
         "machine": info, "versions": versions, "holds": holds, "latency": args.latency,
-        "seed": args.seed, "notes": notes, "runs": runs, "logs": os.path.relpath(work, ROOT),
+        "seed": args.seed, "faults": fault_args(args), "notes": notes, "runs": runs, "logs": os.path.relpath(work, ROOT),
     })
     print("results: %s" % os.path.relpath(path, ROOT))
     return 0 if all(r["rc"] == 0 and not r["missing"] for r in runs) else 1

@@ -45,6 +45,12 @@ pub struct ProxyOptions {
     pub seed: u64,
     /// The proxy exits by itself after this long.
     pub max_runtime: Duration,
+    /// Answer a retried CreateStack / UpdateStack / DeleteStack /
+    /// ExecuteChangeSet that reuses the `ClientRequestToken` of one that
+    /// succeeded with that first answer, as CloudFormation does (default).
+    /// `false`: forward it, and moto, which ignores tokens, answers
+    /// e.g. AlreadyExistsException.
+    pub client_request_tokens: bool,
 }
 
 impl Default for ProxyOptions {
@@ -60,6 +66,7 @@ impl Default for ProxyOptions {
             max_faults: 100,
             seed: 0,
             max_runtime: Duration::from_secs(30 * 60),
+            client_request_tokens: true,
         }
     }
 }
@@ -110,6 +117,9 @@ impl ProxyOptions {
             "--max-runtime".into(),
             format!("{}ms", self.max_runtime.as_millis().max(1)),
         ]);
+        if !self.client_request_tokens {
+            args.push("--no-tokens".into());
+        }
         args
     }
 }
@@ -272,9 +282,10 @@ pub struct ProxyCall {
     /// The injected fault, if any: `throttle`, `500`, `503`,
     /// `reset-before`, `reset-after`, `latency`.
     pub fault: Option<String>,
-    /// What latency mode did: the in-progress status shown, `refused`
-    /// (answered by the proxy as CloudFormation would refuse it), or
-    /// `exports-hidden`.
+    /// What the proxy did instead of passing moto's answer on: the
+    /// in-progress status shown, `refused` (answered as CloudFormation
+    /// would refuse it), `exports-hidden`, or `token-replay` (a retry with
+    /// the token of a call that succeeded, answered with its answer).
     pub held: Option<String>,
     /// Whether moto saw the call.
     pub forwarded: bool,
@@ -470,6 +481,9 @@ mod tests {
             "{args}"
         );
         assert!(args.contains("--max-runtime 1800000ms"), "{args}");
+        assert!(!args.contains("--no-tokens"), "{args}");
+        o.client_request_tokens = false;
+        assert!(o.args().join(" ").ends_with("--no-tokens"));
         let f = ProxyOptions::faults(0.5, &["throttle"], 3).args().join(" ");
         assert!(
             f.contains("--faults 0.5 --fault-kinds throttle --max-faults 3"),

@@ -19,6 +19,10 @@ const TEMPLATE: &str = r#"{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"},
             "Properties": {"Name": "/proxy/test", "Type": "String", "Value": "v"}}},
  "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}}}}"#;
 
+/// For more stacks in one account: moto fails a second SSM parameter of
+/// the same name (leaving the stack CREATE_IN_PROGRESS).
+const TOPIC_ONLY: &str = r#"{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}"#;
+
 /// Deadline for a held operation to end (holds here are a few seconds).
 const EVENTUALLY: Duration = Duration::from_secs(90);
 
@@ -253,23 +257,22 @@ async fn faults_throttle_and_reset() {
     );
     assert_eq!(status(&direct, "never").await, None);
 
-    // A reset after forwarding: the stack exists, the answer was lost, and
-    // the retry meets AlreadyExistsException (moto ignores the token).
+    // A reset after forwarding: the stack exists and the answer was lost.
+    // The SDK retries with the same ClientRequestToken, and the proxy
+    // answers the retry as CloudFormation does: with the first answer.
     let after = Proxy::start(&moto, &ProxyOptions::faults(1.0, &["reset-after"], 1));
-    let err = cloudformation(after.endpoint(), true)
+    cloudformation(after.endpoint(), true)
         .create_stack()
         .stack_name("lost-answer")
         .template_body(TEMPLATE)
         .client_request_token("token-2")
         .send()
         .await
-        .expect_err("the retry of a CreateStack that got through");
-    assert_eq!(err.code(), Some("AlreadyExistsException"), "{err:?}");
+        .expect("the retry of a CreateStack that got through, same token");
     assert_eq!(
         status(&direct, "lost-answer").await,
         Some(StackStatus::CreateComplete)
     );
-
     let log = after.log();
     assert_eq!(log.faults_by_kind().get("reset-after"), Some(&1));
     let creates: Vec<_> = log
@@ -278,9 +281,29 @@ async fn faults_throttle_and_reset() {
         .filter(|c| c.action == "CreateStack")
         .collect();
     assert_eq!(creates.len(), 2, "{creates:?}");
-    assert_eq!(creates[0].status, None);
-    assert!(creates[0].forwarded);
-    assert_eq!(creates[1].status, Some(400));
+    assert!(creates[0].forwarded && creates[0].status.is_none());
+    assert!(!creates[1].forwarded, "{creates:?}");
+    assert_eq!(creates[1].held.as_deref(), Some("token-replay"));
+    assert_eq!(creates[1].status, Some(200));
+
+    // Without that, the retry reaches moto, which ignores tokens.
+    let mut raw = ProxyOptions::faults(1.0, &["reset-after"], 1);
+    raw.client_request_tokens = false;
+    let after_raw = Proxy::start(&moto, &raw);
+    let err = cloudformation(after_raw.endpoint(), true)
+        .create_stack()
+        .stack_name("lost-answer-raw")
+        .template_body(TOPIC_ONLY)
+        .client_request_token("token-3")
+        .send()
+        .await
+        .expect_err("moto answers the retry AlreadyExistsException");
+    assert_eq!(err.code(), Some("AlreadyExistsException"), "{err:?}");
+    assert_eq!(
+        status(&direct, "lost-answer-raw").await,
+        Some(StackStatus::CreateComplete)
+    );
+
     let log = before.log();
     assert_eq!(log.faults_by_kind().get("reset-before"), Some(&1));
     assert!(!log.calls[0].forwarded);
