@@ -1167,8 +1167,8 @@ class AwsProxy:
                 except Exception as e:  # never lose a call to a rewrite bug
                     held = "rewrite-error: %s" % e
                 record["held"] = held
-            if fault == "reset-after":
-                resp = RESET
+        if fault == "reset-after":
+            resp = RESET  # also when the proxy answered (a replay, a refusal)
         record["status"] = None if resp is RESET else resp.status
         record["ms"] = round((time.monotonic() - t0) * 1000, 2)
         self.log_record(record)

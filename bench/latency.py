@@ -28,6 +28,9 @@ Scenarios:
     loop-orgs           multi-organisation loops: a hook, not yet runnable
                         (see scenario_loop_orgs)
 
+--faults RATE (with --fault-kinds, --fault-actions, --max-faults) adds
+awsproxy's fault mode to every run, to see how each tool copes.
+
 Sceptre runs from a separate venv (.venv-bench, made by
 scripts/bench-latency.sh from bench/requirements-bench.txt; never .venv,
 which CI installs). Without it, Sceptre is skipped and the report says so.
