@@ -313,9 +313,9 @@ def preflight_seconds(stdout):
     return float(m.group(1)) if m else None
 
 
-def command(tool, sc, binary):
+def command(tool, sc, binary, runbook_args=()):
     if tool == "runbook":
-        return [binary, "apply", sc.playbook] + sc.extra, ROOT
+        return [binary, "apply", sc.playbook] + sc.extra + list(runbook_args), ROOT
     if tool == "ansible":
         return [os.path.join(ROOT, "scripts", "ansible-playbook.sh"), sc.playbook] + sc.extra, ROOT
     group = "cicd" if sc.name == "baseline" else "bench"
@@ -330,7 +330,7 @@ def one_run(moto, sc, tool, hold, args, binary, work):
     try:
         env = moto.env(sc.config, sc.credentials)
         env["AWS_ENDPOINT_URL"] = proxy.url
-        argv, cwd = command(tool, sc, binary)
+        argv, cwd = command(tool, sc, binary, args.runbook_arg)
         load = os.getloadavg()[0]
         r = motolib.run_timed(argv, env=env, cwd=cwd, timeout=args.timeout)
     finally:
@@ -395,6 +395,8 @@ def main():
                     help="comma list (default baseline,chains:20:5,fanout:20:5)")
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma list among runbook, ansible, sceptre")
     ap.add_argument("--runbook", metavar="PATH", help="runbook binary (default target/release/runbook)")
+    ap.add_argument("--runbook-arg", action="append", default=[], metavar="ARG",
+                    help="extra argument for runbook apply, repeatable (e.g. --runbook-arg=--forks=50)")
     ap.add_argument("--latency", help="per-call latency added by the proxy (e.g. 20ms)")
     ap.add_argument("--seed", default="7", help="proxy seed (default 7)")
     ap.add_argument("--faults", type=float, default=0.0, metavar="RATE",
@@ -476,7 +478,8 @@ def main():
         print("note: " + n)
     path = motolib.write_json("latency-%s.json" % stamp, {
         "machine": info, "versions": versions, "holds": holds, "latency": args.latency,
-        "seed": args.seed, "faults": fault_args(args), "notes": notes, "runs": runs, "logs": os.path.relpath(work, ROOT),
+        "seed": args.seed, "faults": fault_args(args), "runbook_args": args.runbook_arg,
+        "notes": notes, "runs": runs, "logs": os.path.relpath(work, ROOT),
     })
     print("results: %s" % os.path.relpath(path, ROOT))
     return 0 if all(r["rc"] == 0 and not r["missing"] for r in runs) else 1
