@@ -229,6 +229,14 @@ class Message:
                 return v
         return None
 
+    @property
+    def status(self):
+        """The status code of a response (0 if unreadable)."""
+        try:
+            return int(self.start.split()[1])
+        except (IndexError, ValueError):
+            return 0
+
 
 async def _read_headers(reader):
     lines = []
@@ -310,16 +318,6 @@ async def read_response(reader, method):
     else:
         msg.body = await reader.read()
     return msg
-
-
-def _status(self):
-    try:
-        return int(self.start.split()[1])
-    except (IndexError, ValueError):
-        return 0
-
-
-Message.status = property(_status)
 
 
 def serialize(start, headers, body, connection):
@@ -932,6 +930,7 @@ class AwsProxy:
         self.server = None
         self.port = None
         self._stopped = None
+        self._conns = set()  # tasks serving client connections
         self._log = open(cfg.log, "a", buffering=1) if cfg.log else None
         self._log_lock = threading.Lock()
         self.stop_reason = None
@@ -974,6 +973,11 @@ class AwsProxy:
             except asyncio.TimeoutError:
                 pass
             self.server = None
+            # Idle keep-alive connections: end them before the loop goes.
+            for task in list(self._conns):
+                task.cancel()
+            if self._conns:
+                await asyncio.gather(*self._conns, return_exceptions=True)
             self.log_record({"type": "stop", "t": round(time.time(), 6), "calls": self.calls,
                              "faults": self.faults, "reason": self.stop_reason or "stopped"})
             if self._log:
@@ -997,6 +1001,8 @@ class AwsProxy:
     # -- connections --
 
     async def _client(self, reader, writer):
+        task = asyncio.current_task()
+        self._conns.add(task)
         try:
             while True:
                 try:
@@ -1030,6 +1036,7 @@ class AwsProxy:
         except (ConnectionError, asyncio.CancelledError):
             return
         finally:
+            self._conns.discard(task)
             if not writer.transport.is_closing():
                 writer.close()
 
