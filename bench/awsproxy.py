@@ -58,7 +58,6 @@ import uuid
 import xml.etree.ElementTree as ET
 
 CFN_NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
-STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 ET.register_namespace("", CFN_NS)
 DEFAULT_ACCOUNT = "123456789012"  # moto's account for keys it did not issue
 FAULT_KINDS = ("throttle", "500", "503", "reset-before", "reset-after", "latency")
