@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use runbook_aws::{ClientPool, PoolSettings};
 use runbook_executor::{Reporter, RunOptions, RunSummary};
-use runbook_module::{ErrorKind, PlaybookError, Services};
+use runbook_module::{ErrorKind, PlaybookError, PlaybookImports, Services};
 use runbook_modules::{AwsContext, ImportProblem, Reached, RunnerSettings};
 
 pub use analyse::{analyse, Analysed, Inputs};
@@ -129,13 +129,26 @@ impl Aws {
     }
 }
 
-/// Walks the analysed playbook's graph.
+/// Walks the analysed playbook's graph. Modules also get which tasks
+/// import which names ([`PlaybookImports`]).
 pub async fn run(
     analysed: &Analysed,
     services: Arc<Services>,
     options: RunOptions,
     reporter: Arc<dyn Reporter>,
 ) -> RunSummary {
+    let mut imports = PlaybookImports::default();
+    for (id, facts) in analysed.graph.facts.iter().enumerate() {
+        let task = analysed.playbook.tasks[id].display_name();
+        for item in &facts.items {
+            if let Some(account) = item.placement.account() {
+                for import in &item.imports {
+                    imports.add(account.clone(), import.name.clone(), task.clone());
+                }
+            }
+        }
+    }
+    let services = Arc::new((*services).clone().with(Arc::new(imports)));
     runbook_executor::run(
         analysed.playbook.clone(),
         &analysed.graph,

@@ -241,3 +241,35 @@ pub fn not_known_yet(err: &TemplateError) -> bool {
             | TemplateError::Recursive { .. }
     )
 }
+
+/// Which tasks of the playbook import each name, per account: a module
+/// about to remove or change an export can tell who would break. The run
+/// provides it through `Services`.
+#[derive(Debug, Clone, Default)]
+pub struct PlaybookImports {
+    by_account: std::collections::HashMap<AccountKey, IndexMap<String, Vec<String>>>,
+}
+
+impl PlaybookImports {
+    pub fn add(&mut self, account: AccountKey, name: String, task: String) {
+        let tasks = self
+            .by_account
+            .entry(account)
+            .or_default()
+            .entry(name)
+            .or_default();
+        if !tasks.contains(&task) {
+            tasks.push(task);
+        }
+    }
+
+    /// The tasks that import `name` in the account behind `target` (its
+    /// profile, region and endpoint as the task named them).
+    pub fn importers(&self, account: &AccountKey, name: &str) -> &[String] {
+        self.by_account
+            .get(account)
+            .and_then(|names| names.get(name))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}

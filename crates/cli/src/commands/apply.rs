@@ -125,6 +125,7 @@ pub(super) async fn run_reported(
     let summary = runbook_engine::run(analysed, aws.services(), options, reporter).await;
     if let Some(lines) = &lines {
         lines.finish();
+        print!("{}", crate::report::warnings(&summary));
         print!("{}", recap(&summary));
     }
     if json || args.common.report.is_some() {

@@ -182,6 +182,9 @@ pub(crate) struct Api<'a> {
     /// The account, region and stack, for planning values such as
     /// `!Sub "${AWS::AccountId}"`.
     pseudo: runbook_cfn::plan::Pseudo,
+    /// Which tasks of the playbook import which names, by account.
+    imports: Option<std::sync::Arc<runbook_module::PlaybookImports>>,
+    account: runbook_module::AccountKey,
 }
 
 fn aws_error<E, R>(
@@ -298,6 +301,40 @@ impl Api<'_> {
     /// Fails when another stack imports an export the update removes or
     /// changes: CloudFormation would refuse the update half way.
     async fn check_exports(&self, names: &[String]) -> Result<(), String> {
+        // Tasks of this playbook that import it: known without a call.
+        if let Some(imports) = &self.imports {
+            for name in names {
+                // Names the graph resolved before running hold stand-ins
+                // for the account id and a region the task does not name.
+                let mut offline = name.clone();
+                if let Some(account) = &self.pseudo.account_id {
+                    offline = offline.replace(account, &self.account.account_placeholder());
+                }
+                if self.account.region.is_none() {
+                    if let Some(region) = &self.pseudo.region {
+                        offline = offline.replace(region, runbook_module::REGION_PLACEHOLDER);
+                    }
+                }
+                let importers = imports.importers(&self.account, &offline);
+                let importers = if importers.is_empty() {
+                    imports.importers(&self.account, name)
+                } else {
+                    importers
+                };
+                if !importers.is_empty() {
+                    return Err(format!(
+                        "stack {}: the update removes or changes export `{name}`, which the stack of task{} {} imports; CloudFormation would refuse it half way. Change the importing stacks first, or keep the export",
+                        self.stack,
+                        if importers.len() == 1 { "" } else { "s" },
+                        importers
+                            .iter()
+                            .map(|t| format!("`{t}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
+        }
         for name in names {
             let importers: Vec<String> = match self
                 .client
@@ -314,6 +351,15 @@ impl Api<'_> {
                     let failure = runbook_aws::describe(&err);
                     // CloudFormation's answer when nothing imports it.
                     if failure.message.contains("is not imported by any stack") {
+                        continue;
+                    }
+                    // An endpoint without ListImports (moto): say so, and
+                    // leave the verdict to CloudFormation.
+                    if failure.code.is_none() {
+                        self.sink.progress(format!(
+                            "cannot check which stacks import `{name}` (ListImports: {}); CloudFormation refuses the update if one does",
+                            failure.message
+                        ));
                         continue;
                     }
                     return Err(aws_error(self, "ListImports", &err));
@@ -538,6 +584,12 @@ async fn run(
             stack_name: Some(spec.name.clone()),
             partition: None,
         },
+        imports: call.services.get::<runbook_module::PlaybookImports>(),
+        account: runbook_module::AccountKey {
+            profile: target.profile.clone(),
+            region: target.region.clone(),
+            endpoint_url: target.endpoint_url.clone(),
+        },
     };
     let report = if spec.absent {
         absent(&api, &spec, call.check).await
@@ -736,8 +788,16 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
         }
         _ => None,
     };
+    // An export another stack imports cannot change: an apply stops here,
+    // before UpdateStack; a plan says so and goes on planning.
+    let mut refused = None;
     if let Some((resources, _)) = &resources {
-        api.check_exports(&plan::broken_exports(resources)).await?;
+        if let Err(why) = api.check_exports(&plan::broken_exports(resources)).await {
+            if !check {
+                return Err(why);
+            }
+            refused = Some(why);
+        }
     }
     let mut details = plan.describe(spec);
     if let Some((resources, deployed)) = &resources {
@@ -796,10 +856,16 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
             plan: resources
                 .as_ref()
                 .map(|(r, _)| plan::to_json(r, Some(&stack))),
-            warnings: resources
-                .as_ref()
-                .map(|(r, _)| plan::warnings(r, &spec.name))
-                .unwrap_or_default(),
+            warnings: refused
+                .iter()
+                .map(|why| format!("{why} (apply will stop here)"))
+                .chain(
+                    resources
+                        .as_ref()
+                        .map(|(r, _)| plan::warnings(r, &spec.name))
+                        .unwrap_or_default(),
+                )
+                .collect(),
             stack: Some(stack),
             events: Some(Vec::new()),
             resources: None,

@@ -4,8 +4,8 @@
 
 use indexmap::IndexMap;
 use runbook_cfn::plan::{
-    self, Action, Cause, DataRisk, DeployedOutput, ExportChangeKind, OutputAction, OutputValue,
-    ParamInput, Plan, PlanValue, Pseudo, Replacement,
+    self, Action, Cause, DeployedOutput, ExportChangeKind, OutputAction, OutputValue,
+    ParamInput, Plan, PlanValue, Policy, Pseudo, Replacement,
 };
 use runbook_cfn::Template;
 use serde_json::{json, Value as Json};
@@ -264,30 +264,41 @@ pub(crate) fn certain(plan: &Plan) -> bool {
     }) || plan.output_changes.iter().any(|c| c.certain)
 }
 
-/// Data the plan puts at risk, one line each.
+/// What a reviewer must not miss, one line each: a stateful resource
+/// (bucket, table, key, log group, ...) replaced, or removed without
+/// `DeletionPolicy: Retain`.
 pub(crate) fn warnings(plan: &Plan, stack: &str) -> Vec<String> {
+    let retained = |p: &Option<Policy>| {
+        matches!(p, Some(Policy::Retain | Policy::RetainExceptOnCreate))
+    };
     plan.resources
         .iter()
-        .filter_map(|r| {
-            let risk = r.data_at_risk()?;
-            Some(match risk {
-                DataRisk::Removed => format!(
-                    "stack {stack}: {} ({}) is removed and its data deleted (no DeletionPolicy: Retain)",
-                    r.logical_id, r.resource_type
-                ),
-                DataRisk::Replaced => {
-                    let how = match r.action {
-                        Action::Modify { replacement: Replacement::True } => "is replaced",
-                        _ => "may be replaced",
-                    };
-                    format!(
-                        "stack {stack}: {} ({}) {how}{}; the old one and its data are deleted (no UpdateReplacePolicy: Retain)",
-                        r.logical_id,
-                        r.resource_type,
-                        causes_text(&r.causes)
-                    )
-                }
-            })
+        .filter(|r| r.stateful)
+        .filter_map(|r| match r.action {
+            Action::Remove if !retained(&r.deletion_policy) => Some(format!(
+                "stack {stack}: {} ({}) is removed and its data deleted (no DeletionPolicy: Retain)",
+                r.logical_id, r.resource_type
+            )),
+            Action::Modify { replacement } if !r.changes.is_empty() => {
+                let how = match replacement {
+                    Replacement::True => "is replaced",
+                    Replacement::Conditional => "may be replaced",
+                    Replacement::Unknown => "may be replaced (its type has no schema here)",
+                    Replacement::False => return None,
+                };
+                let fate = if retained(&r.update_replace_policy) {
+                    "the new one starts empty; the old one and its data are retained, no longer managed by the stack"
+                } else {
+                    "the old one and its data are deleted (no UpdateReplacePolicy: Retain)"
+                };
+                Some(format!(
+                    "stack {stack}: {} ({}) {how}{}; {fate}",
+                    r.logical_id,
+                    r.resource_type,
+                    causes_text(&r.causes)
+                ))
+            }
+            _ => None,
         })
         .collect()
 }
