@@ -97,6 +97,10 @@ pub struct StaticFacts {
     /// Variables it sets, when known before running (the keys of a file
     /// include_vars reads), besides `Module::sets_vars`.
     pub sets: Vec<String>,
+    /// What the task wants of what it manages, when fully known before
+    /// running: two tasks that manage one thing with different settings
+    /// would change it back and forth on every run.
+    pub settings: Option<Json>,
     /// Whatever else the module worked out (a parsed template), kept for
     /// its own later use.
     pub detail: Option<Arc<dyn Any + Send + Sync>>,

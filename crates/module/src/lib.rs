@@ -16,8 +16,7 @@ use indexmap::IndexMap;
 
 pub use analysis::{
     not_known_yet, AccountKey, Analysis, Import, Known, Owned, Placement, PlaybookImports,
-    StaticFacts,
-    REGION_PLACEHOLDER,
+    StaticFacts, REGION_PLACEHOLDER,
 };
 pub use call::{
     find_file, BoxFuture, Call, ModuleFailure, ModuleOutput, PlaybookDir, Progress, ResultReads,

@@ -4,8 +4,8 @@
 
 use indexmap::IndexMap;
 use runbook_cfn::plan::{
-    self, Action, Cause, DeployedOutput, ExportChangeKind, OutputAction, OutputValue,
-    ParamInput, Plan, PlanValue, Policy, Pseudo, Replacement,
+    self, Action, Cause, DeployedOutput, ExportChangeKind, OutputAction, OutputValue, ParamInput,
+    Plan, PlanValue, Policy, Pseudo, Replacement,
 };
 use runbook_cfn::Template;
 use serde_json::{json, Value as Json};
@@ -268,9 +268,8 @@ pub(crate) fn certain(plan: &Plan) -> bool {
 /// (bucket, table, key, log group, ...) replaced, or removed without
 /// `DeletionPolicy: Retain`.
 pub(crate) fn warnings(plan: &Plan, stack: &str) -> Vec<String> {
-    let retained = |p: &Option<Policy>| {
-        matches!(p, Some(Policy::Retain | Policy::RetainExceptOnCreate))
-    };
+    let retained =
+        |p: &Option<Policy>| matches!(p, Some(Policy::Retain | Policy::RetainExceptOnCreate));
     plan.resources
         .iter()
         .filter(|r| r.stateful)
