@@ -11,6 +11,7 @@
 
 mod analyse;
 mod error;
+pub mod saved;
 mod teardown;
 
 use std::sync::Arc;

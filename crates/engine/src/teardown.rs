@@ -43,6 +43,7 @@ pub async fn teardown(
             check: true,
             diff: false,
             keep_going: false,
+            saved: None,
             verbosity: 0,
         },
         Arc::new(Quiet),
@@ -89,7 +90,7 @@ fn plan(analysed: &Analysed, discovery: &RunSummary) -> Result<Teardown, Error> 
             continue;
         }
         // A loop's items undo in reverse too.
-        for args in record.args.iter().rev() {
+        for args in record.args.iter().rev().flatten() {
             let Some(undo) = task.module.teardown(args) else {
                 continue;
             };
@@ -170,5 +171,6 @@ fn teardown_playbook(playbook: &Playbook, tasks: Vec<Task>) -> Playbook {
         tasks,
         blocks: Vec::new(),
         deselected: Vec::new(),
+        sources: playbook.sources.clone(),
     }
 }

@@ -33,8 +33,9 @@ pub(crate) struct Outcome {
     /// The value for `register`.
     pub registered: Json,
     pub facts: IndexMap<String, Json>,
-    /// The rendered options the module ran with, once per item that ran.
-    pub args: Vec<IndexMap<String, Json>>,
+    /// The rendered options the module ran with, per item (`None` for an
+    /// item that did not run).
+    pub args: Vec<Option<IndexMap<String, Json>>>,
     /// Per item, for a loop.
     pub items: Vec<ItemRecord>,
     /// The module's plan as data (per item for a loop).
@@ -87,6 +88,7 @@ pub(crate) struct TaskContext {
     pub extra: Option<Layer>,
     pub check: bool,
     pub diff: bool,
+    pub saved: Option<Arc<crate::SavedRun>>,
     pub verbosity: u8,
     pub result_reads: ResultReads,
     pub services: Arc<Services>,
@@ -213,7 +215,16 @@ pub(crate) async fn execute(
     let mut outcome = match &task.loop_ {
         None => {
             let permit = ctx.permit.take();
-            let ran = once(&ctx, task, &scope, no_log, &sink, Some(Box::new(started))).await;
+            let ran = once(
+                &ctx,
+                task,
+                0,
+                &scope,
+                no_log,
+                &sink,
+                Some(Box::new(started)),
+            )
+            .await;
             let mut outcome = single(ran, no_log);
             outcome.permit = permit;
             outcome
@@ -252,7 +263,7 @@ fn single(ran: Ran, no_log: bool) -> Outcome {
         details,
         registered: Json::Object(registered),
         facts: ran.facts,
-        args: ran.args.into_iter().collect(),
+        args: vec![ran.args],
         items: Vec::new(),
         plan: ran.plan,
         warnings: ran.warnings,
@@ -269,6 +280,7 @@ type Announce = Box<dyn FnOnce(Option<String>) + Send>;
 async fn once(
     ctx: &TaskContext,
     task: &Task,
+    item: usize,
     scope: &Scope,
     no_log: bool,
     sink: &EventSink,
@@ -321,6 +333,12 @@ async fn once(
     };
     let target = task.module.target_label(&args, &ctx.services);
     announce(started, target.clone());
+    if let Some(saved) = &ctx.saved {
+        if let Some(why) = saved.refuse(task.id, item, &args) {
+            return Ran::failed(format!("refused by the saved plan: {why}"), target);
+        }
+    }
+    let expected = ctx.saved.as_ref().and_then(|s| s.plan(task.id, item));
 
     let ran_with = args.clone();
     let result = task
@@ -337,6 +355,7 @@ async fn once(
             search: &task.search,
             progress: sink,
             services: &ctx.services,
+            expected,
         })
         .await;
 
@@ -506,7 +525,7 @@ async fn looped(
         for index in 0..items.len() {
             let scope = ctx.scope(task, Some(item_layer(index)), &earlier);
             let permit = ctx.permits.clone().acquire_owned().await;
-            let result = once(ctx, task, &scope, no_log, sink, None).await;
+            let result = once(ctx, task, index, &scope, no_log, sink, None).await;
             drop(permit);
             item_progress(sink, &label(index, &scope), &result, no_log);
             if !result.facts.is_empty() {
@@ -521,7 +540,7 @@ async fn looped(
                 let name = label(index, &scope);
                 async move {
                     let permit = ctx.permits.clone().acquire_owned().await;
-                    let result = once(ctx, task, &scope, no_log, sink, None).await;
+                    let result = once(ctx, task, index, &scope, no_log, sink, None).await;
                     drop(permit);
                     item_progress(sink, &name, &result, no_log);
                     result
@@ -553,7 +572,7 @@ async fn looped(
             target: item.target.clone(),
         });
         facts.extend(item.facts);
-        args.extend(item.args);
+        args.push(item.args);
         plans.push(item.plan);
         warnings.extend(item.warnings);
         let mut result = item.registered;

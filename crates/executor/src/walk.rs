@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub keep_going: bool,
     /// `-v` count: debug tasks with a higher `verbosity` show nothing.
     pub verbosity: u8,
+    /// Replay this saved plan: tasks must run as planned.
+    pub saved: Option<Arc<crate::SavedRun>>,
 }
 
 impl Default for RunOptions {
@@ -48,6 +50,7 @@ impl Default for RunOptions {
             diff: false,
             keep_going: false,
             verbosity: 0,
+            saved: None,
         }
     }
 }
@@ -60,9 +63,9 @@ pub struct TaskRecord {
     pub started: Instant,
     pub finished: Instant,
     pub message: Option<String>,
-    /// The rendered options the module ran with, once per item that ran
-    /// (never shown: they may hold secrets).
-    pub args: Vec<IndexMap<String, Json>>,
+    /// The rendered options the module ran with, per item (`None` for an
+    /// item that did not run; never shown: they may hold secrets).
+    pub args: Vec<Option<IndexMap<String, Json>>>,
     /// Per item, for a loop.
     pub items: Vec<ItemRecord>,
     /// What the task registered (or would have, without `register`);
@@ -209,6 +212,7 @@ pub async fn run(
                 extra,
                 check: options.check,
                 diff: options.diff,
+                saved: options.saved.clone(),
                 verbosity: options.verbosity,
                 result_reads: graph
                     .result_reads

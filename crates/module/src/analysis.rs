@@ -97,6 +97,9 @@ pub struct StaticFacts {
     /// Variables it sets, when known before running (the keys of a file
     /// include_vars reads), besides `Module::sets_vars`.
     pub sets: Vec<String>,
+    /// Files the module reads when it runs (a template by path): a saved
+    /// plan checks none changed.
+    pub inputs: Vec<std::path::PathBuf>,
     /// What the task wants of what it manages, when fully known before
     /// running: two tasks that manage one thing with different settings
     /// would change it back and forth on every run.

@@ -94,6 +94,10 @@ pub struct Call<'a> {
     pub search: &'a [PathBuf],
     pub progress: &'a dyn Progress,
     pub services: &'a Services,
+    /// When replaying a saved plan: the plan this task made then
+    /// (`ModuleOutput::plan`); the module refuses to act if what it was
+    /// made from (a live stack) has moved since.
+    pub expected: Option<&'a Json>,
 }
 
 /// What a module reports back.

@@ -103,6 +103,7 @@ pub(super) async fn run_reported(
     aws: &Aws,
     args: &ApplyArgs,
     command: &str,
+    saved: Option<Arc<runbook_executor::SavedRun>>,
 ) -> Result<(), Error> {
     let json = args.common.output == Output::Json;
     let lines = (!json).then(|| {
@@ -121,6 +122,7 @@ pub(super) async fn run_reported(
         diff: args.diff,
         keep_going: args.keep_going,
         verbosity: args.common.verbose,
+        saved,
     };
     let summary = runbook_engine::run(analysed, aws.services(), options, reporter).await;
     if let Some(lines) = &lines {
@@ -128,15 +130,27 @@ pub(super) async fn run_reported(
         print!("{}", crate::report::warnings(&summary));
         print!("{}", recap(&summary));
     }
+    let report = crate::json::run_report(
+        command,
+        &args.common.playbook,
+        analysed,
+        args.check,
+        &summary,
+    );
     if json || args.common.report.is_some() {
-        let report = crate::json::run_report(
-            command,
-            &args.common.playbook,
-            analysed,
-            args.check,
-            &summary,
-        );
         crate::json::emit(&report, json, args.common.report.as_deref())?;
+    }
+    if let Some(path) = &args.save_plan {
+        if !summary.failed() {
+            runbook_engine::saved::save(path, analysed, &summary, &report)?;
+            if !json {
+                println!(
+                    "plan saved to {}; apply it with --plan {}",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
     }
     let failed = summary
         .records
@@ -146,12 +160,25 @@ pub(super) async fn run_reported(
         .count();
     if failed > 0 {
         Err(Error::TasksFailed(failed))
+    } else if args.detailed_exitcode
+        && summary
+            .records
+            .iter()
+            .flatten()
+            .any(|r| r.status == runbook_executor::Status::Changed)
+    {
+        Err(Error::ChangesPlanned)
     } else {
         Ok(())
     }
 }
 
 async fn apply(args: &ApplyArgs, analysed: Analysed) -> Result<(), Error> {
+    // A saved plan is checked against the inputs before anything else.
+    let saved = match &args.plan {
+        Some(path) => Some(Arc::new(runbook_engine::saved::load(path, &analysed)?)),
+        None => None,
+    };
     let aws = aws_for(args);
     preflight(
         &aws,
@@ -161,5 +188,5 @@ async fn apply(args: &ApplyArgs, analysed: Analysed) -> Result<(), Error> {
     )
     .await?;
     aws.check_imports(&analysed).await?;
-    run_reported(&analysed, &aws, args, "apply").await
+    run_reported(&analysed, &aws, args, "apply", saved).await
 }

@@ -53,7 +53,8 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
             }
         }
     }
-    stack.template = read_template(cx);
+    let mut inputs = Vec::new();
+    stack.template = read_template(cx, &mut inputs);
     if let Some(template) = &stack.template {
         if !stack.state_absent {
             check_parameters(cx, template, &stack.parameters);
@@ -62,6 +63,7 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
 
     let mut facts = StaticFacts {
         placement: placement.clone(),
+        inputs,
         ..StaticFacts::default()
     };
     let account = match &placement {
@@ -141,7 +143,10 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
     facts
 }
 
-fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
+fn read_template(
+    cx: &mut Analysis<'_>,
+    inputs: &mut Vec<std::path::PathBuf>,
+) -> Option<Arc<runbook_cfn::Template>> {
     if let Some(arg) = cx.args.get("template").cloned() {
         let Known::Now(Json::String(path)) = cx.render_now(&arg) else {
             return None;
@@ -155,7 +160,10 @@ fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
             ),
         };
         let source = match read {
-            Ok(s) => s,
+            Ok(s) => {
+                inputs.push(full.clone());
+                s
+            }
             Err(e) => {
                 let looked = match &found {
                     Ok(full) => full.display().to_string(),

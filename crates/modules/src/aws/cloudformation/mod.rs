@@ -185,6 +185,8 @@ pub(crate) struct Api<'a> {
     /// Which tasks of the playbook import which names, by account.
     imports: Option<std::sync::Arc<runbook_module::PlaybookImports>>,
     account: runbook_module::AccountKey,
+    /// Replaying a saved plan: the stack as it was when the plan was made.
+    expected_live: Option<Json>,
 }
 
 fn aws_error<E, R>(
@@ -296,6 +298,32 @@ impl Api<'_> {
             .await
             .map(|_| ())
             .map_err(|err| aws_error(self, "DeleteStack", &err))
+    }
+
+    /// Replaying a saved plan: refuses when the stack is not as it was when
+    /// the plan was made (created, deleted or changed since).
+    fn check_unmoved(&self, now: Option<&Deployed>) -> Result<(), String> {
+        let Some(expected) = &self.expected_live else {
+            return Ok(());
+        };
+        let now = live_of(now);
+        if &now == expected {
+            return Ok(());
+        }
+        let describe = |live: &Json| match live {
+            Json::Null => "absent".to_string(),
+            live => format!(
+                "{} (last changed {})",
+                live["status"].as_str().unwrap_or("?"),
+                live["last_changed"].as_str().unwrap_or("?")
+            ),
+        };
+        Err(format!(
+            "refused by the saved plan: stack {} changed since the plan was made: it was {}, it is {}; make a new plan",
+            self.stack,
+            describe(expected),
+            describe(&now)
+        ))
     }
 
     /// Fails when another stack imports an export the update removes or
@@ -433,6 +461,10 @@ fn deployed_of(stack: &aws_sdk_cloudformation::types::Stack) -> Deployed {
             .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
             .collect(),
         termination_protection: stack.enable_termination_protection().unwrap_or(false),
+        last_changed: stack
+            .last_updated_time()
+            .or(stack.creation_time())
+            .map(|t| t.to_string()),
         role_arn: stack.role_arn().map(str::to_string),
         notification_arns: stack.notification_arns().to_vec(),
         outputs: stack
@@ -590,17 +622,47 @@ async fn run(
             region: target.region.clone(),
             endpoint_url: target.endpoint_url.clone(),
         },
+        expected_live: call.expected.and_then(|plan| plan.get("live")).cloned(),
     };
     let report = if spec.absent {
         absent(&api, &spec, call.check).await
     } else {
         present(&api, &spec, call.check).await
     };
-    report.map(Report::into_output).map_err(ModuleFailure::new)
+    let mut report = report.map_err(ModuleFailure::new)?;
+    // A plan, saved, must know the stack it was made from.
+    if call.check {
+        let live = live_of(
+            report
+                .stack
+                .as_ref()
+                .filter(|s| s.stack_id != KNOWN_AFTER_APPLY),
+        );
+        let plan = report.plan.get_or_insert_with(|| json!({}));
+        if let Json::Object(map) = plan {
+            map.insert("live".into(), live);
+        }
+    }
+    Ok(report.into_output())
+}
+
+/// What identifies the state a plan was made from: the stack, its status,
+/// when it last changed (`null`: no stack).
+fn live_of(stack: Option<&Deployed>) -> Json {
+    match stack {
+        None => Json::Null,
+        Some(stack) => json!({
+            "stack_id": stack.stack_id,
+            "status": stack.status,
+            "last_changed": stack.last_changed,
+        }),
+    }
 }
 
 async fn absent(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, String> {
-    let Some(stack) = api.describe_first().await? else {
+    let first = api.describe_first().await?;
+    api.check_unmoved(first.as_ref())?;
+    let Some(stack) = first else {
         return Ok(unchanged(
             None,
             "Stack doesn't exist",
@@ -683,6 +745,7 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
     }
     let mut seen = HashSet::new();
     let mut existing = api.describe_first().await?;
+    api.check_unmoved(existing.as_ref())?;
 
     // Another run (or the console) is working on it: wait, then reconcile.
     if let Some(stack) = &existing {
