@@ -113,6 +113,11 @@ pub struct ApplyArgs {
     /// input, the -e values or a live stack changed since it was made.
     #[arg(long, value_name = "FILE", conflicts_with = "check")]
     pub plan: Option<PathBuf>,
+    /// Plan (and update) stacks through CloudFormation change sets: the
+    /// plan is CloudFormation's own. With --check the change sets are
+    /// deleted afterwards, unless --save-plan keeps them for --plan.
+    #[arg(long)]
+    pub change_sets: bool,
     /// With --check: exit 6 when changes would be made (0 when none).
     #[arg(long, requires = "check")]
     pub detailed_exitcode: bool,

@@ -33,6 +33,11 @@ pub struct AwsOptions {
     pub max_attempts: u32,
     /// Bounds every wait for a stack to settle.
     pub wait_timeout: Duration,
+    /// Plan and update stacks through change sets (CloudFormation's own
+    /// plan).
+    pub change_sets: bool,
+    /// Keep the change sets a check run makes, for a saved plan.
+    pub keep_change_sets: bool,
 }
 
 /// The AWS side of a run: one client pool and one context shared by every
@@ -52,6 +57,8 @@ impl Aws {
             pool,
             RunnerSettings {
                 wait_timeout: options.wait_timeout,
+                change_sets: options.change_sets,
+                keep_change_sets: options.keep_change_sets,
                 ..RunnerSettings::default()
             },
         ));

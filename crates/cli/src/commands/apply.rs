@@ -46,6 +46,8 @@ pub(super) fn aws_for(args: &ApplyArgs) -> Aws {
     Aws::new(&AwsOptions {
         max_attempts: args.max_attempts,
         wait_timeout: Duration::from_secs(args.wait_timeout),
+        change_sets: args.change_sets,
+        keep_change_sets: args.change_sets && args.save_plan.is_some(),
     })
 }
 

@@ -16,9 +16,7 @@ pub(crate) use directory::StackDirectory;
 
 use std::collections::HashSet;
 
-use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetType, OnFailure, Parameter, Tag, TemplateStage,
-};
+use aws_sdk_cloudformation::types::{Capability, OnFailure, Parameter, Tag, TemplateStage};
 use aws_sdk_cloudformation::Client;
 use indexmap::IndexMap;
 use runbook_aws::{AwsError, Target};
@@ -187,9 +185,11 @@ pub(crate) struct Api<'a> {
     account: runbook_module::AccountKey,
     /// Replaying a saved plan: the stack as it was when the plan was made.
     expected_live: Option<Json>,
+    /// Replaying a saved plan: the plan this task made.
+    expected: Option<Json>,
 }
 
-fn aws_error<E, R>(
+pub(super) fn aws_error<E, R>(
     api: &Api<'_>,
     operation: &str,
     err: &aws_sdk_cloudformation::error::SdkError<E, R>,
@@ -298,6 +298,15 @@ impl Api<'_> {
             .await
             .map(|_| ())
             .map_err(|err| aws_error(self, "DeleteStack", &err))
+    }
+
+    /// Replaying a saved plan whose change set was kept: its name.
+    fn reviewed_change_set(&self) -> Option<String> {
+        let plan = self.expected.as_ref()?;
+        if plan.get("kept") != Some(&Json::Bool(true)) {
+            return None;
+        }
+        plan.get("change_set")?.as_str().map(str::to_string)
     }
 
     /// Replaying a saved plan: refuses when the stack is not as it was when
@@ -497,7 +506,9 @@ macro_rules! stack_arguments {
     };
 }
 
-fn parameters_of(spec: &StackSpec) -> Vec<Parameter> {
+mod change_set;
+
+pub(super) fn parameters_of(spec: &StackSpec) -> Vec<Parameter> {
     spec.parameters
         .iter()
         .map(|p| {
@@ -512,7 +523,7 @@ fn parameters_of(spec: &StackSpec) -> Vec<Parameter> {
         .collect()
 }
 
-fn tags_of(spec: &StackSpec) -> Option<Vec<Tag>> {
+pub(super) fn tags_of(spec: &StackSpec) -> Option<Vec<Tag>> {
     spec.tags.as_ref().map(|tags| {
         tags.iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
@@ -520,7 +531,7 @@ fn tags_of(spec: &StackSpec) -> Option<Vec<Tag>> {
     })
 }
 
-fn capabilities_of(spec: &StackSpec) -> Vec<Capability> {
+pub(super) fn capabilities_of(spec: &StackSpec) -> Vec<Capability> {
     spec.capabilities
         .iter()
         .map(|c| Capability::from(c.as_str()))
@@ -623,6 +634,7 @@ async fn run(
             endpoint_url: target.endpoint_url.clone(),
         },
         expected_live: call.expected.and_then(|plan| plan.get("live")).cloned(),
+        expected: call.expected.cloned(),
     };
     let report = if spec.absent {
         absent(&api, &spec, call.check).await
@@ -746,6 +758,13 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
     let mut seen = HashSet::new();
     let mut existing = api.describe_first().await?;
     api.check_unmoved(existing.as_ref())?;
+    // A saved plan made through a kept change set executes exactly it.
+    if let Some(name) = api.reviewed_change_set() {
+        if !check {
+            let mut seen = HashSet::new();
+            return execute_change_set(api, spec, &name, &mut seen).await;
+        }
+    }
 
     // Another run (or the console) is working on it: wait, then reconcile.
     if let Some(stack) = &existing {
@@ -830,9 +849,10 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
             format!("stack {} is up to date", spec.name),
         ));
     }
-    // The resource-level plan, for check mode and --diff.
+    // The resource-level plan: shown in check mode and with --diff, and
+    // always checked for exports other stacks import.
     let resources = match (&spec.template, &deployed_template) {
-        (Some(desired), Some(text)) if check || api.diff => {
+        (Some(desired), Some(text)) => {
             let deployed = runbook_cfn::parse(text).map_err(|e| {
                 format!(
                     "stack {}: the deployed template cannot be read: {}",
@@ -877,6 +897,17 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
                 details.extend(text.lines().map(|l| format!("  {l}")));
             }
         }
+    }
+    if check && api.settings.change_sets {
+        return change_set_plan(
+            api,
+            spec,
+            stack,
+            resources.map(|(r, _)| r),
+            details,
+            refused,
+        )
+        .await;
     }
     if check {
         let known = plan.parameters.iter().any(|p| {
@@ -945,6 +976,66 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
     Ok(report)
 }
 
+/// Check mode through a change set: CloudFormation's own plan, shown,
+/// then deleted (kept when a saved plan will execute it).
+async fn change_set_plan(
+    api: &Api<'_>,
+    spec: &StackSpec,
+    stack: Deployed,
+    resources: Option<runbook_cfn::plan::Plan>,
+    mut details: Vec<String>,
+    refused: Option<String>,
+) -> Result<Report, String> {
+    let name = change_set::name_for(spec);
+    let prepared = change_set::prepare(api, spec, &name).await?;
+    let mut stack = stack;
+    if let Some(resources) = &resources {
+        stack.outputs = plan::outputs(resources, Some(&stack));
+    }
+    let (lines, cfn_plan) = match prepared {
+        change_set::Prepared::Nothing => {
+            return Ok(unchanged(
+                Some(stack),
+                "Stack is already up to date",
+                format!(
+                    "stack {} is up to date (CloudFormation found no change)",
+                    spec.name
+                ),
+            ))
+        }
+        change_set::Prepared::Ready { lines, plan, .. } => (lines, plan),
+    };
+    // CloudFormation's resource lines replace runbook's own.
+    details.retain(|l| !l.starts_with("resource ") && !l.starts_with("    "));
+    details.extend(lines);
+    let kept = api.settings.keep_change_sets;
+    if !kept {
+        change_set::delete(api, spec, &name).await;
+    }
+    let mut plan = cfn_plan;
+    plan["kept"] = json!(kept);
+    Ok(Report {
+        changed: true,
+        output: "Stack would be updated".into(),
+        message: format!("would update stack {} (change set {name})", spec.name),
+        details,
+        plan: Some(plan),
+        warnings: refused
+            .iter()
+            .map(|why| format!("{why} (apply will stop here)"))
+            .chain(
+                resources
+                    .as_ref()
+                    .map(|r| plan::warnings(r, &spec.name))
+                    .unwrap_or_default(),
+            )
+            .collect(),
+        stack: Some(stack),
+        events: Some(Vec::new()),
+        resources: None,
+    })
+}
+
 fn create_plan(spec: &StackSpec, pseudo: &runbook_cfn::plan::Pseudo) -> Report {
     let mut details = vec!["create".to_string()];
     for p in &spec.parameters {
@@ -1001,7 +1092,7 @@ fn create_plan(spec: &StackSpec, pseudo: &runbook_cfn::plan::Pseudo) -> Report {
 /// CloudFormation treats a retry whose first attempt got through as the same
 /// request, instead of answering AlreadyExistsException or starting a
 /// second operation. Tokens match `[a-zA-Z][-a-zA-Z0-9]*`, at most 128.
-fn request_token(operation: &str) -> String {
+pub(super) fn request_token(operation: &str) -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1109,7 +1200,8 @@ async fn update(
     plan: Plan,
     seen: &mut HashSet<String>,
 ) -> Result<Report, String> {
-    let mut report = if plan.stack_changes() && !spec.create_changeset {
+    let mut report = if plan.stack_changes() && !spec.create_changeset && !api.settings.change_sets
+    {
         update_stack(api, spec, seen).await?
     } else if plan.stack_changes() || !plan.uncertain.is_empty() {
         change_set(api, spec, &stack, seen).await?
@@ -1175,80 +1267,24 @@ async fn change_set(
     stack: &Deployed,
     seen: &mut HashSet<String>,
 ) -> Result<Report, String> {
-    let name = spec
-        .changeset_name
-        .clone()
-        .unwrap_or_else(|| format!("runbook-{}", std::process::id()));
-    stack_arguments!(api.client.create_change_set(), spec)
-        .change_set_name(&name)
-        .change_set_type(ChangeSetType::Update)
-        .send()
-        .await
-        .map_err(|err| aws_error(api, "CreateChangeSet", &err))?;
-    let deadline = std::time::Instant::now() + api.settings.wait_timeout;
-    let mut polls = 0;
-    let (status, reason, changes) = loop {
-        let out = api
-            .client
-            .describe_change_set()
-            .stack_name(&spec.name)
-            .change_set_name(&name)
-            .send()
-            .await
-            .map_err(|err| aws_error(api, "DescribeChangeSet", &err))?;
-        let status = out
-            .status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default();
-        if !matches!(status.as_str(), "CREATE_PENDING" | "CREATE_IN_PROGRESS") {
-            break (
-                status,
-                out.status_reason().unwrap_or_default().to_string(),
-                out.changes().len(),
-            );
-        }
-        if std::time::Instant::now() >= deadline {
-            return Err(format!(
-                "timed out waiting for change set {name} of stack {}",
-                spec.name
-            ));
-        }
-        tokio::time::sleep(wait::pause(
-            api.settings.first_poll,
-            api.settings.max_poll,
-            polls,
-        ))
-        .await;
-        polls += 1;
-    };
-    if status == "FAILED" {
-        let nothing = reason.contains("didn't contain changes")
-            || reason.contains("No updates are to be performed");
-        let _ = api
-            .client
-            .delete_change_set()
-            .stack_name(&spec.name)
-            .change_set_name(&name)
-            .send()
-            .await;
-        return if nothing {
-            Ok(unchanged(
+    let name = change_set::name_for(spec);
+    let (name, lines, count) = match change_set::prepare(api, spec, &name).await? {
+        change_set::Prepared::Nothing => {
+            return Ok(unchanged(
                 Some(stack.clone()),
                 "Stack is already up to date",
                 format!("stack {} is up to date", spec.name),
             ))
-        } else {
-            Err(format!(
-                "change set {name} of stack {} failed: {reason}",
-                spec.name
-            ))
-        };
-    }
+        }
+        change_set::Prepared::Ready {
+            name, lines, count, ..
+        } => (name, lines, count),
+    };
     if spec.create_changeset {
         return Ok(Report {
             changed: true,
             output: format!(
-                "Change set {name} created with {changes} change(s); execute it to apply"
+                "Change set {name} created with {count} change(s); execute it to apply"
             ),
             stack: Some(stack.clone()),
             events: Some(Vec::new()),
@@ -1257,16 +1293,26 @@ async fn change_set(
                 "created change set {name} for stack {} (not executed)",
                 spec.name
             ),
-            details: Vec::new(),
+            details: lines,
             plan: None,
             warnings: Vec::new(),
         });
     }
+    execute_change_set(api, spec, &name, seen).await
+}
+
+/// Executes a reviewed change set and waits for the update.
+async fn execute_change_set(
+    api: &Api<'_>,
+    spec: &StackSpec,
+    name: &str,
+    seen: &mut HashSet<String>,
+) -> Result<Report, String> {
     api.mark_seen(seen).await;
     api.client
         .execute_change_set()
         .stack_name(&spec.name)
-        .change_set_name(&name)
+        .change_set_name(name)
         .client_request_token(request_token("ExecuteChangeSet"))
         .send()
         .await
