@@ -26,6 +26,10 @@ struct Quiet;
 
 impl Reporter for Quiet {
     fn event(&self, _: Event) {}
+
+    fn wants_progress(&self) -> bool {
+        false
+    }
 }
 
 /// Runs the playbook in check mode to learn what it manages, then plans

@@ -42,6 +42,12 @@ impl ResultReads {
 /// wait). Must be cheap and must not block.
 pub trait Progress: Send + Sync {
     fn progress(&self, message: String);
+
+    /// Whether progress is shown at all: a module may skip calls whose
+    /// only use is progress (stack events), when nobody watches.
+    fn wants(&self) -> bool {
+        true
+    }
 }
 
 /// The shared things a run gives its modules (the AWS client pool and

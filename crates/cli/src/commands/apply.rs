@@ -96,6 +96,10 @@ struct Quiet;
 
 impl Reporter for Quiet {
     fn event(&self, _: Event) {}
+
+    fn wants_progress(&self) -> bool {
+        false
+    }
 }
 
 /// Walks the graph with the command's options, printing as tasks go, then

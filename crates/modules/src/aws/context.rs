@@ -29,7 +29,7 @@ impl Default for RunnerSettings {
     fn default() -> Self {
         RunnerSettings {
             wait_timeout: Duration::from_secs(3600),
-            first_poll: Duration::from_millis(100),
+            first_poll: Duration::from_millis(500),
             max_poll: Duration::from_secs(5),
             change_sets: false,
             keep_change_sets: false,

@@ -34,24 +34,35 @@ pub(crate) async fn prepare(
     spec: &StackSpec,
     name: &str,
 ) -> Result<Prepared, String> {
-    stack_arguments!(api.client.create_change_set(), spec)
+    let call = stack_arguments!(api.client.create_change_set(), spec)
         .change_set_name(name)
         .change_set_type(ChangeSetType::Update)
-        .include_nested_stacks(true)
-        .send()
+        .include_nested_stacks(true);
+    if let Err(err) = api
+        .retrying("CreateChangeSet", || call.clone().send())
         .await
-        .map_err(|err| aws_error(api, "CreateChangeSet", &err))?;
+    {
+        let failure = runbook_aws::describe(&err);
+        // moto answers an unchanged stack here rather than with a FAILED
+        // change set, as CloudFormation does.
+        if failure.message.contains("No updates are to be performed") {
+            return Ok(Prepared::Nothing);
+        }
+        return Err(aws_error(api, "CreateChangeSet", &err));
+    }
     let deadline = std::time::Instant::now()
         .checked_add(api.settings.wait_timeout)
         .unwrap_or_else(|| std::time::Instant::now() + std::time::Duration::from_secs(86_400));
     let mut polls = 0;
     loop {
         let out = api
-            .client
-            .describe_change_set()
-            .stack_name(&spec.name)
-            .change_set_name(name)
-            .send()
+            .retrying("DescribeChangeSet", || {
+                api.client
+                    .describe_change_set()
+                    .stack_name(&spec.name)
+                    .change_set_name(name)
+                    .send()
+            })
             .await
             .map_err(|err| aws_error(api, "DescribeChangeSet", &err))?;
         let status = out
@@ -78,12 +89,14 @@ pub(crate) async fn prepare(
             let mut token = out.next_token().map(str::to_string);
             while let Some(next) = token {
                 let page = api
-                    .client
-                    .describe_change_set()
-                    .stack_name(&spec.name)
-                    .change_set_name(name)
-                    .next_token(next)
-                    .send()
+                    .retrying("DescribeChangeSet", || {
+                        api.client
+                            .describe_change_set()
+                            .stack_name(&spec.name)
+                            .change_set_name(name)
+                            .next_token(&next)
+                            .send()
+                    })
                     .await
                     .map_err(|err| aws_error(api, "DescribeChangeSet", &err))?;
                 changes.extend(page.changes().iter().cloned());

@@ -31,6 +31,26 @@ use diff::{compare, Deployed, Plan};
 use spec::StackSpec;
 use wait::{succeeded, Settled};
 
+/// Retries of one call after the SDK's own attempts gave up on throttling
+/// or a transient failure (Sceptre retries throttling 30 times; this, with
+/// the SDK's attempts, is of that order).
+const CALL_RETRIES: u32 = 10;
+
+/// The pause before retry `n`: 1 s, 2 s, 4 s, then 8 s, with jitter so
+/// that concurrent tasks do not retry together.
+fn retry_pause(n: u32) -> std::time::Duration {
+    let base = 1000u64 << n.saturating_sub(1).min(3);
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos()) % 500)
+        .unwrap_or(0);
+    std::time::Duration::from_millis(base + jitter)
+}
+
+/// How many times a task reads its stack again when the stack changed under
+/// it (another run created it or holds it) before it gives up.
+const RECONCILE_ROUNDS: u32 = 5;
+
 /// What a value that only exists after apply shows in check mode.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
@@ -187,6 +207,10 @@ pub(crate) struct Api<'a> {
     expected_live: Option<Json>,
     /// Replaying a saved plan: the plan this task made.
     expected: Option<Json>,
+    /// Set when a step met a stack that changed under it (it appeared, or
+    /// another operation holds it): the task reads the stack again and
+    /// reconciles, instead of failing.
+    again: std::sync::Mutex<Option<String>>,
 }
 
 pub(super) fn aws_error<E, R>(
@@ -200,8 +224,14 @@ where
 {
     let err = AwsError::from_sdk(api.target, operation, err);
     let mut message = format!("stack {}: {err}", api.stack);
-    if err.is_transient() {
-        message.push_str(" (AWS kept throttling or the network failed after retries; lower --forks or try again)");
+    match &err {
+        AwsError::Throttled { .. } => message.push_str(&format!(
+            " (AWS kept throttling through {CALL_RETRIES} retries: lower --forks, or try again later)"
+        )),
+        AwsError::Network { .. } => message.push_str(&format!(
+            " (still failing after {CALL_RETRIES} retries: check the network and the endpoint, then run again)"
+        )),
+        _ => {}
     }
     message
 }
@@ -222,10 +252,9 @@ impl Api<'_> {
 
     async fn describe(&self) -> Result<Option<Deployed>, String> {
         match self
-            .client
-            .describe_stacks()
-            .stack_name(self.stack)
-            .send()
+            .retrying("DescribeStacks", || {
+                self.client.describe_stacks().stack_name(self.stack).send()
+            })
             .await
         {
             Ok(out) => Ok(out.stacks().first().map(deployed_of)),
@@ -241,24 +270,28 @@ impl Api<'_> {
     }
 
     async fn template(&self) -> Result<Option<String>, String> {
-        self.client
-            .get_template()
-            .stack_name(self.stack)
-            .template_stage(TemplateStage::Original)
-            .send()
-            .await
-            .map(|out| out.template_body().map(str::to_string))
-            .map_err(|err| aws_error(self, "GetTemplate", &err))
+        self.retrying("GetTemplate", || {
+            self.client
+                .get_template()
+                .stack_name(self.stack)
+                .template_stage(TemplateStage::Original)
+                .send()
+        })
+        .await
+        .map(|out| out.template_body().map(str::to_string))
+        .map_err(|err| aws_error(self, "GetTemplate", &err))
     }
 
     async fn events(&self) -> Result<Vec<aws_sdk_cloudformation::types::StackEvent>, String> {
-        self.client
-            .describe_stack_events()
-            .stack_name(self.stack)
-            .send()
-            .await
-            .map(|out| out.stack_events().to_vec())
-            .map_err(|err| aws_error(self, "DescribeStackEvents", &err))
+        self.retrying("DescribeStackEvents", || {
+            self.client
+                .describe_stack_events()
+                .stack_name(self.stack)
+                .send()
+        })
+        .await
+        .map(|out| out.stack_events().to_vec())
+        .map_err(|err| aws_error(self, "DescribeStackEvents", &err))
     }
 
     async fn resources(&self) -> Result<Json, String> {
@@ -290,14 +323,69 @@ impl Api<'_> {
     }
 
     async fn delete(&self) -> Result<(), String> {
-        self.client
-            .delete_stack()
-            .stack_name(self.stack)
-            .client_request_token(request_token("DeleteStack"))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| aws_error(self, "DeleteStack", &err))
+        let token = request_token("DeleteStack");
+        self.retrying("DeleteStack", || {
+            self.client
+                .delete_stack()
+                .stack_name(self.stack)
+                .client_request_token(&token)
+                .send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| aws_error(self, "DeleteStack", &err))
+    }
+
+    /// Sends a call, retrying throttling and transient failures beyond the
+    /// SDK's own attempts, with backoff; `send` builds the call anew each
+    /// time, so a mutation keeps its request token across retries.
+    pub(crate) async fn retrying<T, E, R, F, Fut>(
+        &self,
+        operation: &str,
+        mut send: F,
+    ) -> Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>>,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let mut attempt = 0u32;
+        loop {
+            match send().await {
+                Ok(value) => return Ok(value),
+                Err(err) => {
+                    let failure = runbook_aws::describe(&err);
+                    if !failure.retryable || attempt >= CALL_RETRIES {
+                        return Err(err);
+                    }
+                    attempt += 1;
+                    let pause = retry_pause(attempt);
+                    self.sink.progress(format!(
+                        "{operation} {}: retrying in {:.1}s ({attempt}/{CALL_RETRIES})",
+                        if failure.throttling {
+                            "throttled"
+                        } else {
+                            "failed"
+                        },
+                        pause.as_secs_f64()
+                    ));
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+
+    /// Marks the step as one to do again after reading the stack anew.
+    fn again(&self, why: String) -> String {
+        if let Ok(mut again) = self.again.lock() {
+            *again = Some(why.clone());
+        }
+        why
+    }
+
+    fn take_again(&self) -> Option<String> {
+        self.again.lock().ok()?.take()
     }
 
     /// Replaying a saved plan whose change set was kept: its name.
@@ -415,35 +503,38 @@ impl Api<'_> {
     }
 
     async fn stack_policy(&self) -> Result<Option<String>, String> {
-        self.client
-            .get_stack_policy()
-            .stack_name(self.stack)
-            .send()
-            .await
-            .map(|out| out.stack_policy_body().map(str::to_string))
-            .map_err(|err| aws_error(self, "GetStackPolicy", &err))
+        self.retrying("GetStackPolicy", || {
+            self.client.get_stack_policy().stack_name(self.stack).send()
+        })
+        .await
+        .map(|out| out.stack_policy_body().map(str::to_string))
+        .map_err(|err| aws_error(self, "GetStackPolicy", &err))
     }
 
     async fn set_stack_policy(&self, body: &str) -> Result<(), String> {
-        self.client
-            .set_stack_policy()
-            .stack_name(self.stack)
-            .stack_policy_body(body)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| aws_error(self, "SetStackPolicy", &err))
+        self.retrying("SetStackPolicy", || {
+            self.client
+                .set_stack_policy()
+                .stack_name(self.stack)
+                .stack_policy_body(body)
+                .send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| aws_error(self, "SetStackPolicy", &err))
     }
 
     async fn set_termination_protection(&self, on: bool) -> Result<(), String> {
-        self.client
-            .update_termination_protection()
-            .stack_name(self.stack)
-            .enable_termination_protection(on)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| aws_error(self, "UpdateTerminationProtection", &err))
+        self.retrying("UpdateTerminationProtection", || {
+            self.client
+                .update_termination_protection()
+                .stack_name(self.stack)
+                .enable_termination_protection(on)
+                .send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| aws_error(self, "UpdateTerminationProtection", &err))
     }
 }
 
@@ -635,6 +726,7 @@ async fn run(
         },
         expected_live: call.expected.and_then(|plan| plan.get("live")).cloned(),
         expected: call.expected.cloned(),
+        again: std::sync::Mutex::new(None),
     };
     let report = if spec.absent {
         absent(&api, &spec, call.check).await
@@ -751,7 +843,28 @@ fn failure_message(stack: &str, doing: &str, status: &str, reasons: &[String]) -
     message
 }
 
+/// Reconciles, reading the stack again when it changed under the task (it
+/// appeared after the listing, or another operation holds it): another run
+/// of the same playbook, the console, or a create retried after its answer
+/// was lost.
 async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, String> {
+    let mut round = 0;
+    loop {
+        match present_once(api, spec, check).await {
+            Err(why) => match api.take_again() {
+                Some(reason) if round < RECONCILE_ROUNDS => {
+                    round += 1;
+                    api.sink
+                        .progress(format!("{reason}: reading the stack again to reconcile"));
+                }
+                _ => return Err(why),
+            },
+            done => return done,
+        }
+    }
+}
+
+async fn present_once(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, String> {
     if spec.body.is_none() && spec.url.is_none() {
         return Err("state=present needs `template`, `template_body` or `template_url`".into());
     }
@@ -1121,10 +1234,22 @@ async fn create(
         call = call.set_disable_rollback(spec.disable_rollback);
     }
     api.sink.progress("creating stack".into());
-    call.client_request_token(request_token("CreateStack"))
-        .send()
-        .await
-        .map_err(|err| aws_error(api, "CreateStack", &err))?;
+    let token = request_token("CreateStack");
+    let sent = api
+        .retrying("CreateStack", || {
+            call.clone().client_request_token(&token).send()
+        })
+        .await;
+    if let Err(err) = sent {
+        let failure = runbook_aws::describe(&err);
+        if failure.code.as_deref() == Some("AlreadyExistsException") {
+            return Err(api.again(format!(
+                "stack {} appeared since it was looked at",
+                spec.name
+            )));
+        }
+        return Err(aws_error(api, "CreateStack", &err));
+    }
     settle(api, spec, "create", "CREATE", seen).await
 }
 
@@ -1235,12 +1360,13 @@ async fn update_stack(
     seen: &mut HashSet<String>,
 ) -> Result<Report, String> {
     api.mark_seen(seen).await;
+    let token = request_token("UpdateStack");
     let call = stack_arguments!(api.client.update_stack(), spec)
         .set_stack_policy_body(spec.stack_policy_body.clone())
         .set_disable_rollback(spec.disable_rollback)
-        .client_request_token(request_token("UpdateStack"));
+        .client_request_token(&token);
     api.sink.progress("updating stack".into());
-    match call.send().await {
+    match api.retrying("UpdateStack", || call.clone().send()).await {
         Ok(_) => settle(api, spec, "update", "UPDATE", seen).await,
         Err(err) => {
             let failure = runbook_aws::describe(&err);
@@ -1252,11 +1378,20 @@ async fn update_stack(
                     "Stack is already up to date",
                     format!("stack {} is up to date", spec.name),
                 ))
+            } else if busy(&failure) {
+                Err(api.again(format!("stack {} is busy ({})", spec.name, failure.message)))
             } else {
                 Err(aws_error(api, "UpdateStack", &err))
             }
         }
     }
+}
+
+/// CloudFormation's answer to a change while another operation holds the
+/// stack ("... is in UPDATE_IN_PROGRESS state and can not be updated").
+fn busy(failure: &runbook_aws::ServiceFailure) -> bool {
+    failure.code.as_deref() == Some("ValidationError")
+        && failure.message.contains("state and can not be")
 }
 
 /// Asks CloudFormation what would change; executes unless the task only
@@ -1309,13 +1444,16 @@ async fn execute_change_set(
     seen: &mut HashSet<String>,
 ) -> Result<Report, String> {
     api.mark_seen(seen).await;
-    api.client
-        .execute_change_set()
-        .stack_name(&spec.name)
-        .change_set_name(name)
-        .client_request_token(request_token("ExecuteChangeSet"))
-        .send()
-        .await
-        .map_err(|err| aws_error(api, "ExecuteChangeSet", &err))?;
+    let token = request_token("ExecuteChangeSet");
+    api.retrying("ExecuteChangeSet", || {
+        api.client
+            .execute_change_set()
+            .stack_name(&spec.name)
+            .change_set_name(name)
+            .client_request_token(&token)
+            .send()
+    })
+    .await
+    .map_err(|err| aws_error(api, "ExecuteChangeSet", &err))?;
     settle(api, spec, "update", "UPDATE", seen).await
 }
