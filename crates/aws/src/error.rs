@@ -2,6 +2,7 @@ use std::fmt;
 
 use aws_sdk_sts::error::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::error::ErrorMetadata;
 
 use crate::Target;
 
@@ -52,7 +53,7 @@ impl AwsError {
     pub fn from_sdk<E, R>(target: &Target, operation: &str, err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
+        R: fmt::Debug + 'static,
     {
         let failure = describe(err);
         let (target, operation) = (target.clone(), operation.to_string());
@@ -174,7 +175,7 @@ const TRANSIENT_CODES: &[&str] = &[
 pub fn describe<E, R>(err: &SdkError<E, R>) -> ServiceFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
+    R: fmt::Debug + 'static,
 {
     let context = || error_chain(err);
     match err {
@@ -211,8 +212,9 @@ where
             message: context(),
             throttling: false,
             network: true,
-            // A user error (e.g. a malformed endpoint URL) will not heal.
-            retryable: !failure.is_user(),
+            // A user error (e.g. a malformed endpoint URL) will not heal,
+            // nor, soon, an endpoint where nothing listens.
+            retryable: !failure.is_user() && !refused(err),
         },
         // An unparseable answer: often a proxy or overloaded endpoint.
         SdkError::ResponseError(_) => ServiceFailure {
@@ -236,7 +238,7 @@ where
 /// An error and its sources as one line, `a: b: c`, skipping repeats
 /// (wrappers often repeat their source's text). Unlike the SDK's
 /// `DisplayErrorContext`, no Debug dump is appended.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut push = |text: String| {
         let text = one_line(&text);
@@ -244,13 +246,68 @@ pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
             parts.push(text);
         }
     };
-    push(err.to_string());
-    let mut next = err.source();
+    let mut next = Some(err);
     while let Some(err) = next {
-        push(err.to_string());
+        // AWS's code and message, not the metadata's debug-like Display
+        // (`Error { code: "...", ... }`); an SdkError's own "service error"
+        // says nothing.
+        match err.downcast_ref::<ErrorMetadata>() {
+            Some(meta) => push(match (meta.code(), meta.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                (None, Some(message)) => message.to_string(),
+                (None, None) => String::new(),
+            }),
+            None => {
+                let text = err.to_string();
+                if text != "service error" {
+                    push(text);
+                }
+            }
+        }
         next = err.source();
     }
     parts.join(": ")
+}
+
+/// Whether the connection was refused: nothing listens at the endpoint
+/// (a wrong `endpoint_url`, an emulator not started), which retrying for a
+/// minute would only hide.
+fn refused(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return true;
+            }
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// Whether a failure to load credentials may heal on a retry: STS throttled
+/// or failed on its side, or the network did.
+pub(crate) fn transient_credentials(
+    err: &aws_credential_types::provider::error::CredentialsError,
+) -> bool {
+    use aws_credential_types::provider::error::CredentialsError;
+    if matches!(err, CredentialsError::ProviderTimedOut(_)) {
+        return true;
+    }
+    let mut next: Option<&dyn std::error::Error> = Some(err);
+    while let Some(err) = next {
+        if let Some(meta) = err.downcast_ref::<ErrorMetadata>() {
+            return meta
+                .code()
+                .is_some_and(|c| THROTTLING_CODES.contains(&c) || TRANSIENT_CODES.contains(&c));
+        }
+        if let Some(connector) = err.downcast_ref::<aws_sdk_sts::error::ConnectorError>() {
+            return !connector.is_user() && !refused(connector);
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// Joins the lines of a multi-line message (the credential chain lists
@@ -270,13 +327,42 @@ fn one_line(text: &str) -> String {
 mod tests {
     use super::*;
     use aws_sdk_cloudformation::operation::create_stack::CreateStackError;
-    use aws_smithy_types::error::ErrorMetadata;
 
     type CfnError = SdkError<CreateStackError, ()>;
 
     fn service_error(code: &str, message: &str) -> CfnError {
         let meta = ErrorMetadata::builder().code(code).message(message).build();
         SdkError::service_error(CreateStackError::generic(meta), ())
+    }
+
+    /// What the credentials provider of an assume-role profile returns
+    /// when STS fails.
+    fn sts_failure(code: &str) -> aws_credential_types::provider::error::CredentialsError {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("Service is unable to handle request.")
+            .build();
+        let err: SdkError<CreateStackError, ()> =
+            SdkError::service_error(CreateStackError::generic(meta), ());
+        aws_credential_types::provider::error::CredentialsError::provider_error(err)
+    }
+
+    #[test]
+    fn an_sts_failure_reads_as_code_and_message() {
+        let text = error_chain(&sts_failure("ServiceUnavailable"));
+        assert!(
+            text.ends_with("ServiceUnavailable: Service is unable to handle request."),
+            "{text}"
+        );
+        assert!(!text.contains("Error {"), "{text}");
+        assert!(!text.contains("service error"), "{text}");
+    }
+
+    #[test]
+    fn sts_throttling_and_5xx_are_worth_a_retry_a_denied_role_is_not() {
+        assert!(transient_credentials(&sts_failure("ServiceUnavailable")));
+        assert!(transient_credentials(&sts_failure("Throttling")));
+        assert!(!transient_credentials(&sts_failure("AccessDenied")));
     }
 
     #[test]
@@ -313,9 +399,15 @@ mod tests {
     #[test]
     fn classifies_network_failures() {
         use aws_sdk_cloudformation::error::ConnectorError;
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
         let failure = describe(&CfnError::dispatch_failure(ConnectorError::io(io.into())));
         assert!(failure.network && failure.retryable && !failure.throttling);
+        assert!(failure.message.contains("reset"), "{}", failure.message);
+
+        // Nothing listens there: retrying would only delay the error.
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let failure = describe(&CfnError::dispatch_failure(ConnectorError::io(io.into())));
+        assert!(failure.network && !failure.retryable);
         assert!(failure.message.contains("refused"), "{}", failure.message);
 
         let failure = describe(&CfnError::timeout_error("slow"));

@@ -10,6 +10,7 @@
 mod error;
 mod pool;
 mod profiles;
+pub mod retry;
 mod target;
 
 pub use error::{describe, AwsError, ServiceFailure};

@@ -19,8 +19,9 @@ use aws_types::region::Region;
 use aws_types::SdkConfig;
 use tokio::sync::OnceCell;
 
-use crate::error::error_chain;
+use crate::error::{error_chain, transient_credentials};
 use crate::profiles::ProfileTexts;
+use crate::retry;
 use crate::{AwsError, Target};
 
 /// Settings shared by every target of a pool.
@@ -186,11 +187,14 @@ impl ClientPool {
         let identity = entry
             .identity
             .get_or_try_init(|| async {
-                let out = sts_client(&entry, &config)
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from_sdk(target, "GetCallerIdentity", &e))?;
+                let sts = sts_client(&entry, &config);
+                let out = retry::with_retries(
+                    "GetCallerIdentity",
+                    || sts.get_caller_identity().send(),
+                    |_| {},
+                )
+                .await
+                .map_err(|e| AwsError::from_sdk(target, "GetCallerIdentity", &e))?;
                 let missing = |field: &str| AwsError::Service {
                     target: target.clone(),
                     operation: "GetCallerIdentity".into(),
@@ -328,10 +332,19 @@ impl ClientPool {
                 message: "no credentials provider was configured".into(),
             });
         };
-        let credentials = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| credentials_error(target, profile.as_deref(), &e))?;
+        // STS throttling or failing on its side is retried as the
+        // CloudFormation calls are; a denied role or missing keys are not.
+        let mut retries = 0;
+        let credentials = loop {
+            match provider.provide_credentials().await {
+                Ok(credentials) => break credentials,
+                Err(err) if retries < retry::RETRIES && transient_credentials(&err) => {
+                    retries += 1;
+                    tokio::time::sleep(retry::pause(retries)).await;
+                }
+                Err(err) => return Err(credentials_error(target, profile.as_deref(), &err)),
+            }
+        };
         let issued_account = credentials
             .expiry()
             .and(credentials.account_id())

@@ -314,6 +314,31 @@ fn a_template_cloudformation_rejects_fails_the_task() {
     );
 }
 
+/// moto leaves a stack whose template it cannot evaluate in
+/// CREATE_IN_PROGRESS for ever (docs/moto.md): the wait says what it waits
+/// for, then gives up at the deadline with what to do.
+#[test]
+fn a_stack_that_never_settles_is_reported_while_waiting_then_times_out() {
+    let moto = Moto::start();
+    let stuck = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Ref Missing\n";
+    let play = "- hosts: localhost\n  tasks:\n    - name: stuck\n      amazon.aws.cloudformation: {stack_name: stuck, profile: cicd, template: stuck.yml}\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play), ("stuck.yml", stuck)]);
+    let run = apply(&moto, &playbook, &["-v", "--wait-timeout", "33"]);
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains(
+            "still CREATE_IN_PROGRESS after 30s: waiting for CloudFormation to finish create"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("timed out after 33s waiting for stack stuck to finish create (status CREATE_IN_PROGRESS); it is still going in AWS: run again to pick it up, or raise --wait-timeout"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn an_import_nobody_exports_is_caught_before_any_change() {
     let moto = Moto::start_recording();
@@ -349,6 +374,32 @@ fn no_log_and_noecho_values_never_reach_the_output() {
     // A NoEcho value cannot be compared: the rerun asks CloudFormation.
     let run = apply(&moto, &playbook, &["--check"]);
     assert!(run.stdout.contains("may change"), "{}", run.stdout);
+}
+
+/// A NoEcho value cannot be compared, so the rerun asks CloudFormation with a
+/// change set; moto refuses the change set itself ("No updates are to be
+/// performed."), CloudFormation fails it: both are an unchanged `ok`.
+#[test]
+fn an_unchanged_noecho_stack_reruns_as_ok() {
+    let moto = Moto::start_recording();
+    let template = "Parameters:\n  Password:\n    Type: String\n    NoEcho: true\nResources:\n  P:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: /secret\n      Type: String\n      Value: !Ref Password\n";
+    let play = "- hosts: localhost\n  tasks:\n    - name: secret stack\n      amazon.aws.cloudformation:\n        stack_name: secret\n        profile: cicd\n        template: secret.yml\n        template_parameters: {Password: hunter2-secret}\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play), ("secret.yml", template)]);
+    apply(&moto, &playbook, &[]).assert_code(0);
+    let created = mutating_calls(&moto).len();
+    let rerun = apply(&moto, &playbook, &[]);
+    rerun.assert_code(0);
+    assert!(
+        rerun.stdout.contains("ok=1 changed=0 failed=0"),
+        "{}",
+        rerun.stdout
+    );
+    let calls = mutating_calls(&moto);
+    assert_eq!(
+        calls[created..],
+        ["cloudformation CreateChangeSet".to_string()],
+        "{calls:?}"
+    );
 }
 
 #[test]

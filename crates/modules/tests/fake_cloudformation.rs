@@ -612,3 +612,41 @@ async fn change_set_plans_are_read_in_full_and_deleted_in_check_mode() {
         Some("page2".to_string())
     );
 }
+
+/// CloudFormation answers a change set without changes with a FAILED
+/// change set (moto refuses CreateChangeSet itself): both are `ok`.
+#[tokio::test]
+async fn a_change_set_without_changes_is_an_unchanged_ok() {
+    let fake = FakeCloudFormation::start(Arc::new(|action: &str| {
+        match action {
+        // A parameter that looks changed (as a NoEcho one always does), which
+        // CloudFormation finds to be no change.
+        "DescribeStacks" => ok("DescribeStacks", &stack_xml("UPDATE_COMPLETE", "old")),
+        "GetTemplate" => ok(
+            "GetTemplate",
+            &format!("<TemplateBody>{}</TemplateBody>", xml_escape(TEMPLATE)),
+        ),
+        "CreateChangeSet" => ok("CreateChangeSet", "<Id>arn:cs</Id><StackId>s</StackId>"),
+        "DescribeChangeSet" => ok(
+            "DescribeChangeSet",
+            "<Status>FAILED</Status><StatusReason>The submitted information didn't contain changes. Submit different information to create a change set.</StatusReason>",
+        ),
+        "DeleteChangeSet" => ok("DeleteChangeSet", ""),
+        _ => error("InvalidAction", "not faked"),
+    }
+    }));
+    let (statuses, _) = apply_with(&fake, false, false, 1, true).await;
+    assert_eq!(statuses, [Some(Status::Ok)]);
+    let actions = cfn_actions(&fake);
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a == "ExecuteChangeSet" || a == "UpdateStack"),
+        "{actions:?}"
+    );
+    // The failed change set is not left behind on the stack.
+    assert!(
+        actions.contains(&"DeleteChangeSet".to_string()),
+        "{actions:?}"
+    );
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use runbook_aws::{ClientPool, PoolSettings, Target};
-use runbook_testkit::Moto;
+use runbook_testkit::{Moto, Proxy};
 
 pub fn workspace() -> PathBuf {
     runbook_testkit::workspace_root()
@@ -31,15 +31,38 @@ impl Run {
     }
 }
 
-/// Runs `runbook ARGS` from the workspace root, against `moto` if given
-/// (with no AWS settings of the developer's own leaking in).
-pub fn runbook(moto: Option<&Moto>, args: &[&str]) -> Run {
+/// `runbook ARGS` from the workspace root, with no colour and no roles of
+/// the machine's own; the caller points it at an endpoint.
+pub fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
     cmd.current_dir(workspace())
         .args(args)
         .env("NO_COLOR", "1")
         // Role lookups must not depend on the machine's ~/.ansible.
         .env("ANSIBLE_ROLES_PATH", "/nonexistent/runbook-roles");
+    cmd
+}
+
+/// Runs a command to its end.
+pub fn finish(mut cmd: Command) -> Run {
+    let out = cmd.output().expect("the runbook binary runs");
+    Run::of(out)
+}
+
+impl Run {
+    pub fn of(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `runbook ARGS` from the workspace root, against `moto` if given
+/// (with no AWS settings of the developer's own leaking in).
+pub fn runbook(moto: Option<&Moto>, args: &[&str]) -> Run {
+    let mut cmd = command(args);
     match moto {
         Some(moto) => moto.apply_env(&mut cmd),
         None => {
@@ -54,12 +77,14 @@ pub fn runbook(moto: Option<&Moto>, args: &[&str]) -> Run {
             );
         }
     }
-    let out = cmd.output().expect("the runbook binary runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    finish(cmd)
+}
+
+/// Runs `runbook ARGS` through the proxy in front of a moto server.
+pub fn runbook_via(proxy: &Proxy, args: &[&str]) -> Run {
+    let mut cmd = command(args);
+    proxy.apply_env(&mut cmd);
+    finish(cmd)
 }
 
 /// The three accounts' -e arguments for the CI/CD playbook.

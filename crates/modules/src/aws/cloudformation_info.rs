@@ -1,6 +1,7 @@
 //! `amazon.aws.cloudformation_info`: facts about stacks.
 
 use indexmap::IndexMap;
+use runbook_aws::retry::with_retries;
 use runbook_aws::{AwsError, Target};
 use runbook_module::schema::flag;
 use runbook_module::{
@@ -92,18 +93,34 @@ async fn run(
     let client = runner.pool.cloudformation(target).await.map_err(fail)?;
     let stack_name = args.get("stack_name").and_then(Json::as_str);
     let flag = |key: &str| flag(args.get(key)).unwrap_or(false);
-    let pages = client
-        .describe_stacks()
-        .set_stack_name(stack_name.map(str::to_string))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await;
+    let mut pages = Ok(Vec::new());
+    let mut token = None;
+    while let Ok(stacks) = &mut pages {
+        match with_retries(
+            "DescribeStacks",
+            || {
+                client
+                    .describe_stacks()
+                    .set_stack_name(stack_name.map(str::to_string))
+                    .set_next_token(token.clone())
+                    .send()
+            },
+            |_| {},
+        )
+        .await
+        {
+            Ok(page) => {
+                stacks.extend(page.stacks().iter().cloned());
+                token = page.next_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+            Err(err) => pages = Err(err),
+        }
+    }
     let stacks = match pages {
-        Ok(pages) => pages
-            .into_iter()
-            .flat_map(|page| page.stacks.unwrap_or_default())
-            .collect(),
+        Ok(stacks) => stacks,
         Err(err) => {
             let failure = runbook_aws::describe(&err);
             // amazon.aws reports a missing stack as no facts, not an error.
@@ -153,15 +170,28 @@ async fn run(
             .collect();
         entry.insert("stack_tags".into(), Json::Object(tags));
         if flag("stack_resources") {
-            let summaries: Vec<_> = client
-                .list_stack_resources()
-                .stack_name(&name)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
+            let mut summaries = Vec::new();
+            let mut token = None;
+            loop {
+                let page = with_retries(
+                    "ListStackResources",
+                    || {
+                        client
+                            .list_stack_resources()
+                            .stack_name(&name)
+                            .set_next_token(token.clone())
+                            .send()
+                    },
+                    |_| {},
+                )
                 .await
                 .map_err(|err| fail(AwsError::from_sdk(target, "ListStackResources", &err)))?;
+                summaries.extend(page.stack_resource_summaries().iter().cloned());
+                token = page.next_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
             let list: Vec<Json> = summaries
                 .iter()
                 .map(|r| {
@@ -186,12 +216,13 @@ async fn run(
             entry.insert("stack_resources".into(), Json::Object(by_id));
         }
         if flag("stack_template") {
-            let out = client
-                .get_template()
-                .stack_name(&name)
-                .send()
-                .await
-                .map_err(|err| fail(AwsError::from_sdk(target, "GetTemplate", &err)))?;
+            let out = with_retries(
+                "GetTemplate",
+                || client.get_template().stack_name(&name).send(),
+                |_| {},
+            )
+            .await
+            .map_err(|err| fail(AwsError::from_sdk(target, "GetTemplate", &err)))?;
             entry.insert("stack_template".into(), json!(out.template_body()));
         }
         facts.insert(name, Json::Object(entry));

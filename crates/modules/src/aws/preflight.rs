@@ -152,19 +152,27 @@ impl AwsContext {
             .cloudformation(target)
             .await
             .map_err(|e| e.to_string())?;
-        let exports: Vec<_> = client
-            .list_exports()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
+        let mut names = BTreeSet::new();
+        let mut token = None;
+        loop {
+            let page = runbook_aws::retry::with_retries(
+                "ListExports",
+                || client.list_exports().set_next_token(token.clone()).send(),
+                |_| {},
+            )
             .await
             .map_err(|err| {
                 runbook_aws::AwsError::from_sdk(target, "ListExports", &err).to_string()
             })?;
-        Ok(exports
-            .iter()
-            .filter_map(|e| e.name().map(str::to_string))
-            .collect())
+            names.extend(
+                page.exports()
+                    .iter()
+                    .filter_map(|e| e.name().map(str::to_string)),
+            );
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(names);
+            }
+        }
     }
 }

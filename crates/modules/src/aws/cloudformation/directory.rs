@@ -54,7 +54,18 @@ impl StackDirectory {
         let mut stacks = HashMap::new();
         let mut token = None;
         loop {
-            let out = match client.describe_stacks().set_next_token(token).send().await {
+            let out = match runbook_aws::retry::with_retries(
+                "DescribeStacks",
+                || {
+                    client
+                        .describe_stacks()
+                        .set_next_token(token.clone())
+                        .send()
+                },
+                |_| {},
+            )
+            .await
+            {
                 Ok(out) => out,
                 Err(err) => {
                     let failure = runbook_aws::describe(&err);

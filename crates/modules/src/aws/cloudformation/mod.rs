@@ -31,21 +31,7 @@ use diff::{compare, Deployed, Plan};
 use spec::StackSpec;
 use wait::{succeeded, Settled};
 
-/// Retries of one call after the SDK's own attempts gave up on throttling
-/// or a transient failure (Sceptre retries throttling 30 times; this, with
-/// the SDK's attempts, is of that order).
-const CALL_RETRIES: u32 = 10;
-
-/// The pause before retry `n`: 1 s, 2 s, 4 s, then 8 s, with jitter so
-/// that concurrent tasks do not retry together.
-fn retry_pause(n: u32) -> std::time::Duration {
-    let base = 1000u64 << n.saturating_sub(1).min(3);
-    let jitter = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::from(d.subsec_nanos()) % 500)
-        .unwrap_or(0);
-    std::time::Duration::from_millis(base + jitter)
-}
+use runbook_aws::retry::RETRIES as CALL_RETRIES;
 
 /// How many times a task reads its stack again when the stack changed under
 /// it (another run created it or holds it) before it gives up.
@@ -220,17 +206,22 @@ pub(super) fn aws_error<E, R>(
 ) -> String
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
+    let retried = runbook_aws::describe(err).retryable;
     let err = AwsError::from_sdk(api.target, operation, err);
     let mut message = format!("stack {}: {err}", api.stack);
     match &err {
         AwsError::Throttled { .. } => message.push_str(&format!(
             " (AWS kept throttling through {CALL_RETRIES} retries: lower --forks, or try again later)"
         )),
-        AwsError::Network { .. } => message.push_str(&format!(
+        AwsError::Network { .. } if retried => message.push_str(&format!(
             " (still failing after {CALL_RETRIES} retries: check the network and the endpoint, then run again)"
         )),
+        // Refused, or an endpoint that cannot be used: not worth retrying.
+        AwsError::Network { .. } => message.push_str(
+            " (nothing answers there: check `endpoint_url`, AWS_ENDPOINT_URL and the network, then run again)",
+        ),
         _ => {}
     }
     message
@@ -295,16 +286,25 @@ impl Api<'_> {
     }
 
     async fn resources(&self) -> Result<Json, String> {
-        let summaries: Vec<_> = self
-            .client
-            .list_stack_resources()
-            .stack_name(self.stack)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|err| aws_error(self, "ListStackResources", &err))?;
+        let mut summaries = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .retrying("ListStackResources", || {
+                    self.client
+                        .list_stack_resources()
+                        .stack_name(self.stack)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await
+                .map_err(|err| aws_error(self, "ListStackResources", &err))?;
+            summaries.extend(page.stack_resource_summaries().iter().cloned());
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
         Ok(Json::Array(
             summaries
                 .iter()
@@ -342,38 +342,18 @@ impl Api<'_> {
     pub(crate) async fn retrying<T, E, R, F, Fut>(
         &self,
         operation: &str,
-        mut send: F,
+        send: F,
     ) -> Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>>,
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
-        let mut attempt = 0u32;
-        loop {
-            match send().await {
-                Ok(value) => return Ok(value),
-                Err(err) => {
-                    let failure = runbook_aws::describe(&err);
-                    if !failure.retryable || attempt >= CALL_RETRIES {
-                        return Err(err);
-                    }
-                    attempt += 1;
-                    let pause = retry_pause(attempt);
-                    self.sink.progress(format!(
-                        "{operation} {}: retrying in {:.1}s ({attempt}/{CALL_RETRIES})",
-                        if failure.throttling {
-                            "throttled"
-                        } else {
-                            "failed"
-                        },
-                        pause.as_secs_f64()
-                    ));
-                    tokio::time::sleep(pause).await;
-                }
-            }
-        }
+        runbook_aws::retry::with_retries(operation, send, |retry| {
+            self.sink.progress(retry.to_string())
+        })
+        .await
     }
 
     /// Marks the step as one to do again after reading the stack anew.
