@@ -535,10 +535,10 @@ async fn present(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
     Ok(Outcome {
         changed: true,
         message: if created {
-            format!(
-                "stack set {} created; {}",
-                spec.name,
-                summary(&plan, &spec.name)
+            summary_done(&plan, &spec.name).replacen(
+                &format!("stack set {}", spec.name),
+                &format!("stack set {} created", spec.name),
+                1,
             )
         } else {
             summary_done(&plan, &spec.name)
