@@ -23,7 +23,7 @@ use runbook_module::{
     PlaybookError, StaticFacts,
 };
 
-use super::spec::{account_id, TEMPLATE_DIRS};
+use super::spec::{accounts_of, string_list, TEMPLATE_DIRS};
 
 /// The stand-in for an instance's stack name, which CloudFormation
 /// chooses (`StackSet-<name>-<id>`): names that use it are not known.
@@ -77,21 +77,9 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
     else {
         return facts;
     };
-    let accounts: Vec<String> = match &accounts {
-        Json::Array(items) => items
-            .iter()
-            .filter_map(|a| account_id(a, "accounts").ok())
-            .collect(),
-        single => account_id(single, "accounts").into_iter().collect(),
-    };
-    let regions: Vec<String> = match &regions {
-        Json::Array(items) => items
-            .iter()
-            .filter_map(|r| r.as_str().map(str::to_string))
-            .collect(),
-        Json::String(r) => vec![r.clone()],
-        _ => Vec::new(),
-    };
+    // Problems with them are reported by `check` and when the task runs.
+    let accounts = accounts_of(&accounts, "accounts").unwrap_or_default();
+    let regions = string_list(&regions, "regions").unwrap_or_default();
     let mut parameters = IndexMap::new();
     if let Known::Now(Some(Json::Object(given))) = cx.option_now("parameters") {
         for (key, value) in given {

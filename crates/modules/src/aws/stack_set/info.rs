@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::super::{AwsContext, CONNECTION, GROUP, UNSUPPORTED_CONNECTION};
 use super::api::Api;
-use super::spec::{account_id, string_list};
+use super::spec::{account_id, accounts_of, string_list};
 use super::{planned, KNOWN_AFTER_APPLY};
 
 pub struct StackSetInfo;
@@ -94,16 +94,9 @@ fn options(args: &IndexMap<String, Json>) -> Result<Options, String> {
         .and_then(Json::as_str)
         .ok_or("option `name` is required")?
         .to_string();
-    let accounts = match get("accounts") {
-        Some(Json::Array(items)) => Some(
-            items
-                .iter()
-                .map(|a| account_id(a, "accounts"))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        Some(single) => Some(vec![account_id(single, "accounts")?]),
-        None => None,
-    };
+    let accounts = get("accounts")
+        .map(|a| accounts_of(a, "accounts"))
+        .transpose()?;
     let regions = get("regions")
         .map(|r| string_list(r, "regions"))
         .transpose()?;

@@ -148,7 +148,17 @@ pub fn account_id(value: &Json, option: &str) -> Result<String, String> {
     }
 }
 
-/// A list of strings (a single string is a list of one).
+/// Ansible's list of a string: its comma-separated items.
+fn split(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A list of strings; a string is its comma-separated items, as Ansible
+/// reads a `list` option.
 pub fn string_list(value: &Json, option: &str) -> Result<Vec<String>, String> {
     match value {
         Json::Array(items) => items
@@ -162,7 +172,7 @@ pub fn string_list(value: &Json, option: &str) -> Result<Vec<String>, String> {
                 })
             })
             .collect(),
-        Json::String(s) => Ok(vec![s.clone()]),
+        Json::String(s) => Ok(split(s)),
         other => Err(format!(
             "option `{option}` must be a list, found {}",
             json_kind(other)
@@ -170,9 +180,11 @@ pub fn string_list(value: &Json, option: &str) -> Result<Vec<String>, String> {
     }
 }
 
-fn accounts_of(value: &Json, option: &str) -> Result<Vec<String>, String> {
+/// Account ids, deduplicated, from a list or a comma-separated string.
+pub fn accounts_of(value: &Json, option: &str) -> Result<Vec<String>, String> {
     let items = match value {
         Json::Array(items) => items.clone(),
+        Json::String(text) => split(text).into_iter().map(Json::String).collect(),
         single => vec![single.clone()],
     };
     let mut accounts = Vec::new();
@@ -675,6 +687,14 @@ mod tests {
         assert!(!spec.purge_stacks && spec.no_wait);
         assert_eq!(spec.wait_timeout, Some(Duration::from_secs(60)));
         assert_eq!(spec.permission_model, PermissionModel::SelfManaged);
+        // Ansible reads a string given for a list as its comma-separated items.
+        let spec = read(json!({
+            "name": "s", "template_body": "Resources: {}\n",
+            "accounts": "222222222222, 777777777777", "regions": "us-east-1,eu-west-1",
+        }))
+        .unwrap();
+        assert_eq!(spec.accounts, ["222222222222", "777777777777"]);
+        assert_eq!(spec.regions, ["us-east-1", "eu-west-1"]);
     }
 
     #[test]
