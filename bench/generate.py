@@ -199,9 +199,16 @@ class Playbook:
             "  tasks:",
         ]
         self.count = 0
+        # The same stacks as data, for tools other than runbook/ansible
+        # (bench/latency.py writes Sceptre configs from it) and for the
+        # dependency graph: `after` lists registers this stack waits for
+        # through Fn::ImportValue (stack_outputs references are in params).
+        self.stacks = []
 
-    def stack(self, reg, name, account, template, params):
+    def stack(self, reg, name, account, template, params, after=()):
         self.count += 1
+        self.stacks.append({"reg": reg, "name": name, "account": account, "profile": profile(account),
+                            "template": template, "params": list(params), "after": list(after)})
         self.lines += [
             "    - name: Stack %s" % name,
             "      amazon.aws.cloudformation:",
@@ -290,7 +297,8 @@ def generate(n, m, shape, out, chain_length=10, width=8):
                 else:
                     # Through Fn::ImportValue: same account and region.
                     pb.stack(reg, name, home, "mid_import.yaml",
-                             [("Name", name), ("Group", group), ("Index", '"%d"' % j)])
+                             [("Name", name), ("Group", group), ("Index", '"%d"' % j)],
+                             after=[root_reg])
                     import_mids.append(j)
             if size >= 2:
                 tname = tpl("fanin_%d_%d.yaml" % (len(param_mids), len(import_mids)),
@@ -298,7 +306,8 @@ def generate(n, m, shape, out, chain_length=10, width=8):
                 name = "bench-%s-fanin" % group
                 params = [("Name", name)] + ([("Group", group)] if import_mids else [])
                 params += [("In%d" % j, out_ref("g%03d_m%02d" % (g, j))) for j in param_mids]
-                pb.stack("g%03d_fanin" % g, name, home, tname, params)
+                pb.stack("g%03d_fanin" % g, name, home, tname, params,
+                         after=["g%03d_m%02d" % (g, j) for j in import_mids])
             i += size
             g += 1
     else:
@@ -321,6 +330,8 @@ def generate(n, m, shape, out, chain_length=10, width=8):
         "config": os.path.join(aws, "config"),
         "credentials": os.path.join(aws, "credentials"),
         "templates": sorted(templates),
+        "stacks": pb.stacks,
+        "accounts": [(profile(a), str(ACCOUNT_BASE + a)) for a in range(m)],
     }
 
 

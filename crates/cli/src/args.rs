@@ -10,6 +10,8 @@ Exit codes:
   3   AWS unreachable: unknown profile, missing credentials, failed assume-role
   4   invalid playbook: syntax, unknown module/keyword/option, undefined variable, cycle, template
   5   bad command line or -e value
+  6   apply --check --detailed-exitcode: changes would be made
+  7   apply --plan: the saved plan no longer applies (nothing was changed)
   99  interrupted";
 
 /// A declarative reconciler for AWS CloudFormation: runs Ansible-compatible
@@ -100,6 +102,25 @@ pub struct ApplyArgs {
     /// Make no change: show what each task would do.
     #[arg(long, short = 'C')]
     pub check: bool,
+    /// Show what changes in detail: every resource of a stack (Add,
+    /// Modify with its replacement, Remove) and the template's text diff.
+    #[arg(long, short = 'D')]
+    pub diff: bool,
+    /// With --check: write the plan to FILE, to apply it later with --plan.
+    #[arg(long, value_name = "FILE", requires = "check")]
+    pub save_plan: Option<PathBuf>,
+    /// Apply exactly the plan saved in FILE; refuse if the playbook, an
+    /// input, the -e values or a live stack changed since it was made.
+    #[arg(long, value_name = "FILE", conflicts_with = "check")]
+    pub plan: Option<PathBuf>,
+    /// Plan (and update) stacks through CloudFormation change sets: the
+    /// plan is CloudFormation's own. With --check the change sets are
+    /// deleted afterwards, unless --save-plan keeps them for --plan.
+    #[arg(long)]
+    pub change_sets: bool,
+    /// With --check: exit 6 when changes would be made (0 when none).
+    #[arg(long, requires = "check")]
+    pub detailed_exitcode: bool,
     /// Run at most this many tasks at once.
     #[arg(long, short = 'f', default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub forks: u16,

@@ -19,6 +19,11 @@ pub const INVALID_PLAYBOOK: i32 = 4;
 /// Bad command line: unknown flag, bad `-e` value (ansible-playbook: bad or
 /// incomplete options).
 pub const BAD_OPTIONS: i32 = 5;
+/// `apply --check --detailed-exitcode`: changes would be made.
+pub const CHANGES_PLANNED: i32 = 6;
+/// `apply --plan FILE`: the saved plan no longer matches the playbook, an
+/// input, the `-e` values; nothing was changed.
+pub const PLAN_REFUSED: i32 = 7;
 /// Interrupted with Ctrl-C (ansible-playbook: user interrupted).
 pub const INTERRUPTED: i32 = 99;
 
@@ -31,5 +36,7 @@ pub fn code(err: &Error) -> i32 {
         Error::Unreachable(_) => UNREACHABLE,
         Error::Teardown(_) | Error::TasksFailed(_) => TASK_FAILED,
         Error::Interrupted => INTERRUPTED,
+        Error::ChangesPlanned => CHANGES_PLANNED,
+        Error::PlanRefused(_) => PLAN_REFUSED,
     }
 }

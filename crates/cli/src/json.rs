@@ -54,6 +54,10 @@ pub fn run_report(
                 );
             }
             entry["result"] = censored(&record.result);
+            if let Some(plan) = &record.plan {
+                entry["plan"] = plan.clone();
+            }
+            entry["warnings"] = json!(record.warnings);
             entry
         })
         .collect();

@@ -179,6 +179,30 @@ struct Counts {
     rescued: usize,
 }
 
+/// The risks the modules found (data a plan deletes, an update
+/// CloudFormation would refuse), per account, for the end of the run.
+pub fn warnings(summary: &RunSummary) -> String {
+    let mut per: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for record in summary.records.iter().flatten() {
+        for warning in &record.warnings {
+            per.entry(record.target.clone().unwrap_or_else(|| "localhost".into()))
+                .or_default()
+                .push(warning);
+        }
+    }
+    if per.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nWARNINGS\n");
+    for (target, list) in per {
+        out.push_str(&format!("  {target}\n"));
+        for warning in list {
+            out.push_str(&format!("    - {warning}\n"));
+        }
+    }
+    out
+}
+
 /// What a loop's items in one account add up to: the worst of them, as
 /// the task's own outcome says a failure was ignored or rescued.
 fn combined(task: Status, items: &[Status]) -> Status {

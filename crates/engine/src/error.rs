@@ -24,6 +24,13 @@ pub enum Error {
     /// `destroy` could not work out what to delete; nothing was deleted.
     #[error("cannot work out what to delete")]
     Teardown(Vec<PlaybookError>),
+    /// A saved plan that no longer matches the playbook, its inputs or
+    /// its `-e` values; nothing was changed.
+    #[error("the saved plan no longer applies")]
+    PlanRefused(Vec<PlaybookError>),
+    /// `--check --detailed-exitcode` found changes to make.
+    #[error("check mode found changes")]
+    ChangesPlanned,
     /// One or more tasks failed (reported as they ran).
     #[error("{0} task(s) failed")]
     TasksFailed(usize),
@@ -45,8 +52,12 @@ impl Error {
             | Error::Invalid(problems)
             | Error::Unreachable(problems)
             | Error::MissingImports(problems)
-            | Error::Teardown(problems) => problems,
-            Error::TasksFailed(_) | Error::Interrupted | Error::Other(_) => &[],
+            | Error::Teardown(problems)
+            | Error::PlanRefused(problems) => problems,
+            Error::TasksFailed(_)
+            | Error::ChangesPlanned
+            | Error::Interrupted
+            | Error::Other(_) => &[],
         }
     }
 

@@ -11,6 +11,7 @@
 
 mod analyse;
 mod error;
+pub mod saved;
 mod teardown;
 
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use runbook_aws::{ClientPool, PoolSettings};
 use runbook_executor::{Reporter, RunOptions, RunSummary};
-use runbook_module::{ErrorKind, PlaybookError, Services};
+use runbook_module::{ErrorKind, PlaybookError, PlaybookImports, Services};
 use runbook_modules::{AwsContext, ImportProblem, Reached, RunnerSettings};
 
 pub use analyse::{analyse, Analysed, Inputs};
@@ -32,6 +33,11 @@ pub struct AwsOptions {
     pub max_attempts: u32,
     /// Bounds every wait for a stack to settle.
     pub wait_timeout: Duration,
+    /// Plan and update stacks through change sets (CloudFormation's own
+    /// plan).
+    pub change_sets: bool,
+    /// Keep the change sets a check run makes, for a saved plan.
+    pub keep_change_sets: bool,
 }
 
 /// The AWS side of a run: one client pool and one context shared by every
@@ -51,6 +57,8 @@ impl Aws {
             pool,
             RunnerSettings {
                 wait_timeout: options.wait_timeout,
+                change_sets: options.change_sets,
+                keep_change_sets: options.keep_change_sets,
                 ..RunnerSettings::default()
             },
         ));
@@ -129,13 +137,26 @@ impl Aws {
     }
 }
 
-/// Walks the analysed playbook's graph.
+/// Walks the analysed playbook's graph. Modules also get which tasks
+/// import which names ([`PlaybookImports`]).
 pub async fn run(
     analysed: &Analysed,
     services: Arc<Services>,
     options: RunOptions,
     reporter: Arc<dyn Reporter>,
 ) -> RunSummary {
+    let mut imports = PlaybookImports::default();
+    for (id, facts) in analysed.graph.facts.iter().enumerate() {
+        let task = analysed.playbook.tasks[id].display_name();
+        for item in &facts.items {
+            if let Some(account) = item.placement.account() {
+                for import in &item.imports {
+                    imports.add(account.clone(), import.name.clone(), task.clone());
+                }
+            }
+        }
+    }
+    let services = Arc::new((*services).clone().with(Arc::new(imports)));
     runbook_executor::run(
         analysed.playbook.clone(),
         &analysed.graph,

@@ -26,6 +26,10 @@ struct Quiet;
 
 impl Reporter for Quiet {
     fn event(&self, _: Event) {}
+
+    fn wants_progress(&self) -> bool {
+        false
+    }
 }
 
 /// Runs the playbook in check mode to learn what it manages, then plans
@@ -41,7 +45,9 @@ pub async fn teardown(
         RunOptions {
             forks,
             check: true,
+            diff: false,
             keep_going: false,
+            saved: None,
             verbosity: 0,
         },
         Arc::new(Quiet),
@@ -88,7 +94,7 @@ fn plan(analysed: &Analysed, discovery: &RunSummary) -> Result<Teardown, Error> 
             continue;
         }
         // A loop's items undo in reverse too.
-        for args in record.args.iter().rev() {
+        for args in record.args.iter().rev().flatten() {
             let Some(undo) = task.module.teardown(args) else {
                 continue;
             };
@@ -169,5 +175,6 @@ fn teardown_playbook(playbook: &Playbook, tasks: Vec<Task>) -> Playbook {
         tasks,
         blocks: Vec::new(),
         deselected: Vec::new(),
+        sources: playbook.sources.clone(),
     }
 }

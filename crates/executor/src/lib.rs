@@ -8,9 +8,11 @@
 
 mod progress;
 mod report;
+mod saved;
 mod task;
 mod walk;
 
 pub use report::{Event, Reporter, Status};
+pub use saved::{args_digest, SavedItem, SavedRun, SavedTask};
 pub use task::ItemRecord;
 pub use walk::{run, RunOptions, RunSummary, TaskRecord};

@@ -16,6 +16,10 @@ pub(crate) struct EventSink {
 }
 
 impl Progress for EventSink {
+    fn wants(&self) -> bool {
+        !self.quiet && self.reporter.wants_progress()
+    }
+
     fn progress(&self, message: String) {
         if !self.quiet {
             self.reporter.event(Event::Progress {

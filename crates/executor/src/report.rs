@@ -67,4 +67,10 @@ pub enum Event {
 /// Receives events; must be cheap and must not block.
 pub trait Reporter: Send + Sync {
     fn event(&self, event: Event);
+
+    /// Whether `Progress` events are shown; when not, modules skip the
+    /// calls that only feed them.
+    fn wants_progress(&self) -> bool {
+        true
+    }
 }

@@ -33,10 +33,14 @@ pub(crate) struct Outcome {
     /// The value for `register`.
     pub registered: Json,
     pub facts: IndexMap<String, Json>,
-    /// The rendered options the module ran with, once per item that ran.
-    pub args: Vec<IndexMap<String, Json>>,
+    /// The rendered options the module ran with, per item (`None` for an
+    /// item that did not run).
+    pub args: Vec<Option<IndexMap<String, Json>>>,
     /// Per item, for a loop.
     pub items: Vec<ItemRecord>,
+    /// The module's plan as data (per item for a loop).
+    pub plan: Option<Json>,
+    pub warnings: Vec<String>,
     /// An enclosing include's condition was false: the task is not run,
     /// as Ansible never includes it (no status, no register).
     pub not_included: bool,
@@ -65,6 +69,8 @@ impl Outcome {
             facts: IndexMap::new(),
             args: Vec::new(),
             items: Vec::new(),
+            plan: None,
+            warnings: Vec::new(),
             not_included: false,
             permit: None,
         }
@@ -81,6 +87,8 @@ pub(crate) struct TaskContext {
     /// Variables only this task sees (`ansible_failed_task` in a rescue).
     pub extra: Option<Layer>,
     pub check: bool,
+    pub diff: bool,
+    pub saved: Option<Arc<crate::SavedRun>>,
     pub verbosity: u8,
     pub result_reads: ResultReads,
     pub services: Arc<Services>,
@@ -116,6 +124,8 @@ struct Ran {
     args: Option<IndexMap<String, Json>>,
     /// The message is safe to show under no_log (it names only a place).
     safe: bool,
+    plan: Option<Json>,
+    warnings: Vec<String>,
 }
 
 impl Ran {
@@ -133,6 +143,8 @@ impl Ran {
             facts: IndexMap::new(),
             args: None,
             safe: true,
+            plan: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -154,6 +166,8 @@ impl Ran {
             facts: IndexMap::new(),
             args: None,
             safe: true,
+            plan: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -201,7 +215,16 @@ pub(crate) async fn execute(
     let mut outcome = match &task.loop_ {
         None => {
             let permit = ctx.permit.take();
-            let ran = once(&ctx, task, &scope, no_log, &sink, Some(Box::new(started))).await;
+            let ran = once(
+                &ctx,
+                task,
+                0,
+                &scope,
+                no_log,
+                &sink,
+                Some(Box::new(started)),
+            )
+            .await;
             let mut outcome = single(ran, no_log);
             outcome.permit = permit;
             outcome
@@ -240,8 +263,10 @@ fn single(ran: Ran, no_log: bool) -> Outcome {
         details,
         registered: Json::Object(registered),
         facts: ran.facts,
-        args: ran.args.into_iter().collect(),
+        args: vec![ran.args],
         items: Vec::new(),
+        plan: ran.plan,
+        warnings: ran.warnings,
         not_included: false,
         permit: None,
     }
@@ -255,6 +280,7 @@ type Announce = Box<dyn FnOnce(Option<String>) + Send>;
 async fn once(
     ctx: &TaskContext,
     task: &Task,
+    item: usize,
     scope: &Scope,
     no_log: bool,
     sink: &EventSink,
@@ -307,6 +333,12 @@ async fn once(
     };
     let target = task.module.target_label(&args, &ctx.services);
     announce(started, target.clone());
+    if let Some(saved) = &ctx.saved {
+        if let Some(why) = saved.refuse(task.id, item, &args) {
+            return Ran::failed(format!("refused by the saved plan: {why}"), target);
+        }
+    }
+    let expected = ctx.saved.as_ref().and_then(|s| s.plan(task.id, item));
 
     let ran_with = args.clone();
     let result = task
@@ -314,6 +346,7 @@ async fn once(
         .run(Call {
             args,
             check: ctx.check,
+            diff: ctx.diff,
             no_log,
             verbosity: ctx.verbosity,
             reads: &ctx.result_reads,
@@ -322,14 +355,19 @@ async fn once(
             search: &task.search,
             progress: sink,
             services: &ctx.services,
+            expected,
         })
         .await;
 
+    let mut plan = None;
+    let mut warnings = Vec::new();
     let (mut changed, mut failed, mut registered, message, details, facts) = match result {
         Ok(output) => {
             let mut map = output.result;
             map.insert("changed".into(), Json::Bool(output.changed));
             map.insert("failed".into(), Json::Bool(false));
+            plan = output.plan;
+            warnings = output.warnings;
             (
                 output.changed,
                 false,
@@ -400,6 +438,8 @@ async fn once(
         facts,
         args: Some(ran_with),
         safe: false,
+        plan: if no_log { None } else { plan },
+        warnings: if no_log { Vec::new() } else { warnings },
     }
 }
 
@@ -456,6 +496,8 @@ async fn looped(
             facts: IndexMap::new(),
             args: Vec::new(),
             items: Vec::new(),
+            plan: None,
+            warnings: Vec::new(),
             not_included: false,
             permit: None,
         };
@@ -483,7 +525,7 @@ async fn looped(
         for index in 0..items.len() {
             let scope = ctx.scope(task, Some(item_layer(index)), &earlier);
             let permit = ctx.permits.clone().acquire_owned().await;
-            let result = once(ctx, task, &scope, no_log, sink, None).await;
+            let result = once(ctx, task, index, &scope, no_log, sink, None).await;
             drop(permit);
             item_progress(sink, &label(index, &scope), &result, no_log);
             if !result.facts.is_empty() {
@@ -498,7 +540,7 @@ async fn looped(
                 let name = label(index, &scope);
                 async move {
                     let permit = ctx.permits.clone().acquire_owned().await;
-                    let result = once(ctx, task, &scope, no_log, sink, None).await;
+                    let result = once(ctx, task, index, &scope, no_log, sink, None).await;
                     drop(permit);
                     item_progress(sink, &name, &result, no_log);
                     result
@@ -512,6 +554,8 @@ async fn looped(
     let mut facts = IndexMap::new();
     let mut args = Vec::new();
     let mut records = Vec::new();
+    let mut plans = Vec::new();
+    let mut warnings = Vec::new();
     let (mut changed, mut failed, mut all_skipped) = (false, false, true);
     let mut failures = Vec::new();
     for (index, item) in ran.into_iter().enumerate() {
@@ -528,7 +572,9 @@ async fn looped(
             target: item.target.clone(),
         });
         facts.extend(item.facts);
-        args.extend(item.args);
+        args.push(item.args);
+        plans.push(item.plan);
+        warnings.extend(item.warnings);
         let mut result = item.registered;
         for (key, value) in runbook_playbook::loops::item_vars(spec, &items, index) {
             result.insert(key, value);
@@ -602,6 +648,14 @@ async fn looped(
         facts,
         args,
         items: records,
+        plan: if plans.iter().all(Option::is_none) {
+            None
+        } else {
+            Some(Json::Array(
+                plans.into_iter().map(|p| p.unwrap_or(Json::Null)).collect(),
+            ))
+        },
+        warnings,
         not_included: false,
         permit: None,
     }

@@ -32,10 +32,14 @@ pub struct RunOptions {
     pub forks: usize,
     /// Make no change; modules say what they would do.
     pub check: bool,
+    /// Modules show what changes in detail (`--diff`).
+    pub diff: bool,
     /// After a failure, still run every task that does not depend on it.
     pub keep_going: bool,
     /// `-v` count: debug tasks with a higher `verbosity` show nothing.
     pub verbosity: u8,
+    /// Replay this saved plan: tasks must run as planned.
+    pub saved: Option<Arc<crate::SavedRun>>,
 }
 
 impl Default for RunOptions {
@@ -43,8 +47,10 @@ impl Default for RunOptions {
         RunOptions {
             forks: 10,
             check: false,
+            diff: false,
             keep_going: false,
             verbosity: 0,
+            saved: None,
         }
     }
 }
@@ -57,9 +63,9 @@ pub struct TaskRecord {
     pub started: Instant,
     pub finished: Instant,
     pub message: Option<String>,
-    /// The rendered options the module ran with, once per item that ran
-    /// (never shown: they may hold secrets).
-    pub args: Vec<IndexMap<String, Json>>,
+    /// The rendered options the module ran with, per item (`None` for an
+    /// item that did not run; never shown: they may hold secrets).
+    pub args: Vec<Option<IndexMap<String, Json>>>,
     /// Per item, for a loop.
     pub items: Vec<ItemRecord>,
     /// What the task registered (or would have, without `register`);
@@ -67,6 +73,10 @@ pub struct TaskRecord {
     pub result: Json,
     /// The module's detail lines (the plan, in check mode).
     pub details: Vec<String>,
+    /// The module's plan as data (for reports).
+    pub plan: Option<Json>,
+    /// Risks to repeat at the end (a replaced bucket).
+    pub warnings: Vec<String>,
     /// The name as shown (rendered when the task started).
     pub name: String,
 }
@@ -201,6 +211,8 @@ pub async fn run(
                 facts: visible(&produced, id),
                 extra,
                 check: options.check,
+                diff: options.diff,
+                saved: options.saved.clone(),
                 verbosity: options.verbosity,
                 result_reads: graph
                     .result_reads
@@ -302,6 +314,8 @@ pub async fn run(
             result: outcome.registered.clone(),
             details: outcome.details,
             name: shown[id].clone(),
+            plan: outcome.plan,
+            warnings: outcome.warnings,
         });
         let resolved = if failed {
             walk.fail(id, outcome.registered)
@@ -469,6 +483,8 @@ impl Walk<'_> {
             result: Json::Null,
             details: Vec::new(),
             name: task.display_name(),
+            plan: None,
+            warnings: Vec::new(),
         });
         self.release(id, Resolved::Failed);
     }

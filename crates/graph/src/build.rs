@@ -511,6 +511,68 @@ impl Builder<'_> {
         }
 
         let mut external = Vec::new();
+        // One export name, one stack, in an account and region.
+        for ((account, name), tasks) in &exports {
+            let stacks: BTreeSet<String> = tasks
+                .iter()
+                .flat_map(|&t| all[t].items.iter().flat_map(|f| f.owns.iter()))
+                .map(|o| o.name.clone())
+                .collect();
+            if tasks.len() > 1 && stacks.len() > 1 {
+                let names: Vec<String> = tasks
+                    .iter()
+                    .map(|&t| format!("`{}`", self.playbook.tasks[t].display_name()))
+                    .collect();
+                let last = tasks[tasks.len() - 1];
+                self.errors.push(
+                    PlaybookError::new(
+                        ErrorKind::Schema,
+                        format!(
+                            "export `{name}` is made by more than one stack in {account} (tasks {}): CloudFormation allows one",
+                            names.join(", ")
+                        ),
+                    )
+                    .at(self.playbook.tasks[last].location.clone())
+                    .in_task(self.playbook.tasks[last].display_name())
+                    .help("give each stack its own export names (the stack name in the export name is a common way)"),
+                );
+            }
+        }
+        // Two tasks that want one thing differently undo each other.
+        for ((account, owned), tasks) in &owners {
+            let wanted: Vec<(TaskId, &Json)> = tasks
+                .iter()
+                .filter_map(|&t| {
+                    let item = &all[t];
+                    if item.items.len() != 1 {
+                        return None;
+                    }
+                    item.items[0].settings.as_ref().map(|s| (t, s))
+                })
+                .collect();
+            if let Some(pair) = wanted.windows(2).find(|w| w[0].1 != w[1].1) {
+                let (a, b) = (
+                    &self.playbook.tasks[pair[0].0],
+                    &self.playbook.tasks[pair[1].0],
+                );
+                self.errors.push(
+                    PlaybookError::new(
+                        ErrorKind::Schema,
+                        format!(
+                            "tasks `{}` ({}) and `{}` both manage {} `{}` in {account} with different options: it would change back and forth on every run",
+                            a.display_name(),
+                            a.location,
+                            b.display_name(),
+                            owned.kind,
+                            owned.name
+                        ),
+                    )
+                    .at(b.location.clone())
+                    .in_task(b.display_name())
+                    .help("manage it in one task, or give the tasks the same options"),
+                );
+            }
+        }
         for ((_, owned), tasks) in owners {
             for pair in tasks.windows(2) {
                 self.edge(pair[0], pair[1], EdgeReason::Same(owned.kind));

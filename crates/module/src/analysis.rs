@@ -97,6 +97,13 @@ pub struct StaticFacts {
     /// Variables it sets, when known before running (the keys of a file
     /// include_vars reads), besides `Module::sets_vars`.
     pub sets: Vec<String>,
+    /// Files the module reads when it runs (a template by path): a saved
+    /// plan checks none changed.
+    pub inputs: Vec<std::path::PathBuf>,
+    /// What the task wants of what it manages, when fully known before
+    /// running: two tasks that manage one thing with different settings
+    /// would change it back and forth on every run.
+    pub settings: Option<Json>,
     /// Whatever else the module worked out (a parsed template), kept for
     /// its own later use.
     pub detail: Option<Arc<dyn Any + Send + Sync>>,
@@ -240,4 +247,36 @@ pub fn not_known_yet(err: &TemplateError) -> bool {
             | TemplateError::UndefinedValue { .. }
             | TemplateError::Recursive { .. }
     )
+}
+
+/// Which tasks of the playbook import each name, per account: a module
+/// about to remove or change an export can tell who would break. The run
+/// provides it through `Services`.
+#[derive(Debug, Clone, Default)]
+pub struct PlaybookImports {
+    by_account: std::collections::HashMap<AccountKey, IndexMap<String, Vec<String>>>,
+}
+
+impl PlaybookImports {
+    pub fn add(&mut self, account: AccountKey, name: String, task: String) {
+        let tasks = self
+            .by_account
+            .entry(account)
+            .or_default()
+            .entry(name)
+            .or_default();
+        if !tasks.contains(&task) {
+            tasks.push(task);
+        }
+    }
+
+    /// The tasks that import `name` in the account behind `target` (its
+    /// profile, region and endpoint as the task named them).
+    pub fn importers(&self, account: &AccountKey, name: &str) -> &[String] {
+        self.by_account
+            .get(account)
+            .and_then(|names| names.get(name))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
 }

@@ -42,6 +42,12 @@ impl ResultReads {
 /// wait). Must be cheap and must not block.
 pub trait Progress: Send + Sync {
     fn progress(&self, message: String);
+
+    /// Whether progress is shown at all: a module may skip calls whose
+    /// only use is progress (stack events), when nobody watches.
+    fn wants(&self) -> bool {
+        true
+    }
 }
 
 /// The shared things a run gives its modules (the AWS client pool and
@@ -76,6 +82,9 @@ pub struct Call<'a> {
     pub args: IndexMap<String, Json>,
     /// Make no change: say what would be done.
     pub check: bool,
+    /// Show what changes in detail (`--diff`): resource by resource, and
+    /// the template text.
+    pub diff: bool,
     /// The task's output must not be shown (`no_log`).
     pub no_log: bool,
     /// The `-v` count.
@@ -91,6 +100,10 @@ pub struct Call<'a> {
     pub search: &'a [PathBuf],
     pub progress: &'a dyn Progress,
     pub services: &'a Services,
+    /// When replaying a saved plan: the plan this task made then
+    /// (`ModuleOutput::plan`); the module refuses to act if what it was
+    /// made from (a live stack) has moved since.
+    pub expected: Option<&'a Json>,
 }
 
 /// What a module reports back.
@@ -105,6 +118,12 @@ pub struct ModuleOutput {
     pub message: Option<String>,
     /// More lines to show with -v or in check mode.
     pub details: Vec<String>,
+    /// What the module plans (or did), as data for reports; secrets
+    /// already hidden.
+    pub plan: Option<Json>,
+    /// Risks a reviewer must see (data lost by a replacement or removal),
+    /// repeated at the end of the run.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -15,8 +15,8 @@ pub mod schema;
 use indexmap::IndexMap;
 
 pub use analysis::{
-    not_known_yet, AccountKey, Analysis, Import, Known, Owned, Placement, StaticFacts,
-    REGION_PLACEHOLDER,
+    not_known_yet, AccountKey, Analysis, Import, Known, Owned, Placement, PlaybookImports,
+    StaticFacts, REGION_PLACEHOLDER,
 };
 pub use call::{
     find_file, BoxFuture, Call, ModuleFailure, ModuleOutput, PlaybookDir, Progress, ResultReads,

@@ -194,6 +194,16 @@ async fn apply_with_attempts(
     show: bool,
     max_attempts: u32,
 ) -> (Vec<Option<Status>>, Vec<Event>) {
+    apply_with(fake, check, show, max_attempts, false).await
+}
+
+async fn apply_with(
+    fake: &FakeCloudFormation,
+    check: bool,
+    show: bool,
+    max_attempts: u32,
+    change_sets: bool,
+) -> (Vec<Option<Status>>, Vec<Event>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.yml"), TEMPLATE).unwrap();
     let play = format!(
@@ -223,6 +233,8 @@ async fn apply_with_attempts(
             wait_timeout: std::time::Duration::from_secs(10),
             first_poll: std::time::Duration::from_millis(10),
             max_poll: std::time::Duration::from_millis(20),
+            change_sets,
+            keep_change_sets: false,
         },
     );
     let reporter = Arc::new(Collect::default());
@@ -513,4 +525,90 @@ async fn the_listing_reports_refused_credentials_but_not_missing_rights() {
     );
     assert!(aws.prefetch_stacks(&accounts).await.is_empty());
     assert_eq!(cfn_actions(&fake), ["DescribeStacks", "DescribeStacks"]);
+}
+
+/// `--change-sets`: the plan is CloudFormation's own, read over every
+/// page, with replacement, scope, details and their causes; in check mode
+/// the change set is deleted afterwards. moto reports every resource of
+/// an update change set as Add, so this runs against the labelled fake.
+#[tokio::test]
+async fn change_set_plans_are_read_in_full_and_deleted_in_check_mode() {
+    let polls = Arc::new(Mutex::new(0));
+    let p = polls.clone();
+    let change = |logical: &str, replacement: &str| {
+        format!(
+            "<member><Type>Resource</Type><ResourceChange><Action>Modify</Action><LogicalResourceId>{logical}</LogicalResourceId><ResourceType>AWS::SNS::Topic</ResourceType><Replacement>{replacement}</Replacement><Scope><member>Properties</member></Scope><Details><member><Target><Attribute>Properties</Attribute><Name>TopicName</Name><RequiresRecreation>Always</RequiresRecreation></Target><Evaluation>Static</Evaluation><ChangeSource>ParameterReference</ChangeSource><CausingEntity>Name</CausingEntity></member></Details></ResourceChange></member>"
+        )
+    };
+    let first_page = change("T", "True");
+    let second_page = change("U", "Conditional");
+    let fake = FakeCloudFormation::start(Arc::new(move |action: &str| match action {
+        "DescribeStacks" => ok("DescribeStacks", &stack_xml("CREATE_COMPLETE", "old")),
+        "GetTemplate" => ok(
+            "GetTemplate",
+            &format!("<TemplateBody>{}</TemplateBody>", xml_escape(TEMPLATE)),
+        ),
+        "CreateChangeSet" => ok("CreateChangeSet", "<Id>arn:cs</Id><StackId>s</StackId>"),
+        "DescribeChangeSet" => {
+            let mut n = p.lock().unwrap();
+            *n += 1;
+            match *n {
+                1 => ok("DescribeChangeSet", "<Status>CREATE_PENDING</Status>"),
+                2 => ok(
+                    "DescribeChangeSet",
+                    &format!("<Status>CREATE_COMPLETE</Status><Changes>{first_page}</Changes><NextToken>page2</NextToken>"),
+                ),
+                _ => ok(
+                    "DescribeChangeSet",
+                    &format!("<Status>CREATE_COMPLETE</Status><Changes>{second_page}</Changes>"),
+                ),
+            }
+        }
+        "DeleteChangeSet" => ok("DeleteChangeSet", ""),
+        _ => error("InvalidAction", "not faked"),
+    }));
+    let (statuses, events) = apply_with(&fake, true, false, 1, true).await;
+    assert_eq!(statuses, [Some(Status::Changed)]);
+    let details = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Finished { details, .. } => Some(details.join("\n")),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        details.contains("resource T (AWS::SNS::Topic): Modify, Replacement: True, Scope: Properties [CloudFormation]"),
+        "{details}"
+    );
+    assert!(
+        details.contains("resource U (AWS::SNS::Topic): Modify, Replacement: Conditional"),
+        "{details}"
+    );
+    assert!(
+        details.contains("Properties.TopicName: Static ParameterReference (caused by Name), requires recreation: Always"),
+        "{details}"
+    );
+    let actions = cfn_actions(&fake);
+    assert!(
+        actions.contains(&"DeleteChangeSet".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a == "ExecuteChangeSet" || a == "UpdateStack"),
+        "{actions:?}"
+    );
+    assert_eq!(
+        fake.parameter("CreateChangeSet", "IncludeNestedStacks"),
+        [Some("true".to_string())]
+    );
+    // The second page was asked for with the first page's token.
+    assert_eq!(
+        fake.parameter("DescribeChangeSet", "NextToken")
+            .last()
+            .cloned()
+            .flatten(),
+        Some("page2".to_string())
+    );
 }

@@ -282,6 +282,7 @@ async fn apply(fake: &Fake, options: &str, check: bool, attempts: u32) -> (Optio
             wait_timeout: std::time::Duration::from_secs(10),
             first_poll: std::time::Duration::from_millis(5),
             max_poll: std::time::Duration::from_millis(10),
+            ..RunnerSettings::default()
         },
     );
     let reporter = Arc::new(Collect::default());
@@ -486,6 +487,7 @@ async fn noecho_is_not_compared_and_outdated_instances_are_updated() {
                     if stale { "OUTDATED" } else { "CURRENT" },
                 ),
             ]),
+            "ListStackSetOperations" => ok(action, "<Summaries></Summaries>"),
             "UpdateStackInstances" => started(action, "op-2"),
             "DescribeStackSetOperation" => operation("op-2", "UPDATE", "SUCCEEDED"),
             _ => error("InvalidAction", "not faked"),
@@ -503,7 +505,15 @@ async fn noecho_is_not_compared_and_outdated_instances_are_updated() {
         "{text}"
     );
     assert!(!text.contains("hunter2"), "{text}");
-    assert_eq!(fake.actions(), ["DescribeStackSet", "ListStackInstances"]);
+    // Reads only; the plan notes the latest operation it was made after.
+    assert_eq!(
+        fake.actions(),
+        [
+            "DescribeStackSet",
+            "ListStackInstances",
+            "ListStackSetOperations"
+        ]
+    );
 
     *outdated.lock().unwrap() = true;
     let (status, text) = apply(&fake, options, false, 1).await;
@@ -543,6 +553,7 @@ async fn service_managed_targets_are_reconciled_by_ou() {
                 "CURRENT",
             ),
         ]),
+        "ListStackSetOperations" => ok(action, "<Summaries></Summaries>"),
         "CreateStackInstances" => started(action, "op-c"),
         "DeleteStackInstances" => started(action, "op-d"),
         "DescribeStackSetOperation" => operation("op", "CREATE", "SUCCEEDED"),
@@ -558,7 +569,14 @@ async fn service_managed_targets_are_reconciled_by_ou() {
         text.contains("  - remove OU ou-old0-00000000 in us-east-1 (its stack is deleted)"),
         "{text}"
     );
-    assert_eq!(fake.actions(), ["DescribeStackSet", "ListStackInstances"]);
+    assert_eq!(
+        fake.actions(),
+        [
+            "DescribeStackSet",
+            "ListStackInstances",
+            "ListStackSetOperations"
+        ]
+    );
 
     let (status, text) = apply(&fake, SERVICE_MANAGED, false, 1).await;
     assert_eq!(status, Some(Status::Changed), "{text}");

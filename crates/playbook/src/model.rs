@@ -26,6 +26,10 @@ pub struct Playbook {
     /// so that a task reading what they register can be told why it is
     /// missing.
     pub deselected: Vec<Deselected>,
+    /// Every file the playbook was read from (playbooks, vars files, task
+    /// files, role files), in the order read: a saved plan checks none
+    /// changed.
+    pub sources: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,8 @@
 //! Test support for runbook: a private moto server (the AWS emulator) per
 //! test, AWS config/credentials files whose profiles map to distinct moto
 //! accounts, and moto's request recorder parsed into `(service, action)` calls.
+//! [`Proxy`] puts `bench/awsproxy.py` in front of a server: stack operations
+//! held in progress for a while, injected faults, and its call log.
 //!
 //! Everything here panics with a descriptive message on failure: it is only
 //! used from tests, where a panic is the failure report.
@@ -14,6 +16,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+mod proxy;
+pub use proxy::{Proxy, ProxyCall, ProxyLog, ProxyOp, ProxyOptions};
 
 /// How long a fresh moto_server may take to answer (Python start-up on a
 /// loaded 2-core machine can take several seconds).

@@ -46,6 +46,8 @@ pub(super) fn aws_for(args: &ApplyArgs) -> Aws {
     Aws::new(&AwsOptions {
         max_attempts: args.max_attempts,
         wait_timeout: Duration::from_secs(args.wait_timeout),
+        change_sets: args.change_sets,
+        keep_change_sets: args.change_sets && args.save_plan.is_some(),
     })
 }
 
@@ -94,6 +96,10 @@ struct Quiet;
 
 impl Reporter for Quiet {
     fn event(&self, _: Event) {}
+
+    fn wants_progress(&self) -> bool {
+        false
+    }
 }
 
 /// Walks the graph with the command's options, printing as tasks go, then
@@ -103,6 +109,7 @@ pub(super) async fn run_reported(
     aws: &Aws,
     args: &ApplyArgs,
     command: &str,
+    saved: Option<Arc<runbook_executor::SavedRun>>,
 ) -> Result<(), Error> {
     let json = args.common.output == Output::Json;
     let lines = (!json).then(|| {
@@ -118,23 +125,38 @@ pub(super) async fn run_reported(
     let options = RunOptions {
         forks: usize::from(args.forks),
         check: args.check,
+        diff: args.diff,
         keep_going: args.keep_going,
         verbosity: args.common.verbose,
+        saved,
     };
     let summary = runbook_engine::run(analysed, aws.services(), options, reporter).await;
     if let Some(lines) = &lines {
         lines.finish();
+        print!("{}", crate::report::warnings(&summary));
         print!("{}", recap(&summary));
     }
+    let report = crate::json::run_report(
+        command,
+        &args.common.playbook,
+        analysed,
+        args.check,
+        &summary,
+    );
     if json || args.common.report.is_some() {
-        let report = crate::json::run_report(
-            command,
-            &args.common.playbook,
-            analysed,
-            args.check,
-            &summary,
-        );
         crate::json::emit(&report, json, args.common.report.as_deref())?;
+    }
+    if let Some(path) = &args.save_plan {
+        if !summary.failed() {
+            runbook_engine::saved::save(path, analysed, &summary, &report)?;
+            if !json {
+                println!(
+                    "plan saved to {}; apply it with --plan {}",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
     }
     let failed = summary
         .records
@@ -144,12 +166,25 @@ pub(super) async fn run_reported(
         .count();
     if failed > 0 {
         Err(Error::TasksFailed(failed))
+    } else if args.detailed_exitcode
+        && summary
+            .records
+            .iter()
+            .flatten()
+            .any(|r| r.status == runbook_executor::Status::Changed)
+    {
+        Err(Error::ChangesPlanned)
     } else {
         Ok(())
     }
 }
 
 async fn apply(args: &ApplyArgs, analysed: Analysed) -> Result<(), Error> {
+    // A saved plan is checked against the inputs before anything else.
+    let saved = match &args.plan {
+        Some(path) => Some(Arc::new(runbook_engine::saved::load(path, &analysed)?)),
+        None => None,
+    };
     let aws = aws_for(args);
     preflight(
         &aws,
@@ -159,5 +194,5 @@ async fn apply(args: &ApplyArgs, analysed: Analysed) -> Result<(), Error> {
     )
     .await?;
     aws.check_imports(&analysed).await?;
-    run_reported(&analysed, &aws, args, "apply").await
+    run_reported(&analysed, &aws, args, "apply", saved).await
 }

@@ -18,7 +18,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<(), Error> {
             let teardown =
                 runbook_engine::teardown(&analysed, aws.services(), usize::from(args.forks))
                     .await?;
-            super::apply::run_reported(&teardown.analysed, &aws, args, "destroy").await
+            super::apply::run_reported(&teardown.analysed, &aws, args, "destroy", None).await
         },
         "deletions already started keep going in AWS; run destroy again to finish",
     )

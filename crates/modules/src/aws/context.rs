@@ -17,14 +17,22 @@ pub struct RunnerSettings {
     /// grow to `max_poll`.
     pub first_poll: Duration,
     pub max_poll: Duration,
+    /// Plan and update through change sets (`--change-sets`): the plan is
+    /// CloudFormation's own.
+    pub change_sets: bool,
+    /// Keep the change sets a check run creates, for a saved plan to
+    /// execute.
+    pub keep_change_sets: bool,
 }
 
 impl Default for RunnerSettings {
     fn default() -> Self {
         RunnerSettings {
             wait_timeout: Duration::from_secs(3600),
-            first_poll: Duration::from_millis(100),
+            first_poll: Duration::from_millis(500),
             max_poll: Duration::from_secs(5),
+            change_sets: false,
+            keep_change_sets: false,
         }
     }
 }

@@ -63,6 +63,7 @@ pub fn load_selected(
         roles_path: roles::roles_path(&dir),
         roles_seen: Default::default(),
         exported: Vec::new(),
+        sources: vec![path.to_path_buf()],
     };
     let source = std::fs::read_to_string(path).map_err(|e| {
         vec![PlaybookError::new(
@@ -87,6 +88,7 @@ pub fn load_selected(
         tasks: loader.tasks,
         blocks: loader.blocks,
         deselected: Vec::new(),
+        sources: loader.sources,
     };
     select::apply(&mut playbook, &loader.selection_info, selection)?;
     Ok(playbook)
@@ -158,6 +160,8 @@ pub(crate) struct Loader<'a> {
     roles_seen: std::collections::HashSet<(usize, PathBuf, String)>,
     /// Defaults and vars of the current play's public roles.
     exported: Vec<VarLayer>,
+    /// Every file read.
+    sources: Vec<PathBuf>,
 }
 
 impl Loader<'_> {
@@ -184,6 +188,9 @@ impl Loader<'_> {
 
     /// Reads and parses a YAML file, reporting problems; `None` on error.
     fn read_yaml(&mut self, path: &Path, from: Option<Location>, what: &str) -> Option<Node> {
+        if !self.sources.iter().any(|p| p == path) {
+            self.sources.push(path.to_path_buf());
+        }
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) => {

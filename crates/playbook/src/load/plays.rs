@@ -157,6 +157,7 @@ impl Loader<'_> {
                 return;
             }
         };
+        self.sources.push(path.clone());
         let mut inner = imported.clone();
         inner.depth += 1;
         let (vars, locations) =

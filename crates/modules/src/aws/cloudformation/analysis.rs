@@ -53,10 +53,17 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
             }
         }
     }
-    stack.template = read_template(cx);
+    let mut inputs = Vec::new();
+    stack.template = read_template(cx, &mut inputs);
+    if let Some(template) = &stack.template {
+        if !stack.state_absent {
+            check_parameters(cx, template, &stack.parameters);
+        }
+    }
 
     let mut facts = StaticFacts {
         placement: placement.clone(),
+        inputs,
         ..StaticFacts::default()
     };
     let account = match &placement {
@@ -78,6 +85,9 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
             kind: "stack",
             name: name.clone(),
         });
+    }
+    if !stack.state_absent {
+        facts.settings = settings(cx);
     }
     if let (Some(template), Some(stack_name)) = (&stack.template, &stack.stack_name) {
         let ctx = runbook_cfn::NameContext {
@@ -133,7 +143,10 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
     facts
 }
 
-fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
+fn read_template(
+    cx: &mut Analysis<'_>,
+    inputs: &mut Vec<std::path::PathBuf>,
+) -> Option<Arc<runbook_cfn::Template>> {
     if let Some(arg) = cx.args.get("template").cloned() {
         let Known::Now(Json::String(path)) = cx.render_now(&arg) else {
             return None;
@@ -147,7 +160,10 @@ fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
             ),
         };
         let source = match read {
-            Ok(s) => s,
+            Ok(s) => {
+                inputs.push(full.clone());
+                s
+            }
             Err(e) => {
                 let looked = match &found {
                     Ok(full) => full.display().to_string(),
@@ -193,6 +209,125 @@ fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
         );
     }
     None
+}
+
+/// Every option but where the stack is, when all are known before running.
+fn settings(cx: &mut Analysis<'_>) -> Option<Json> {
+    let mut out = serde_json::Map::new();
+    let args: Vec<(String, runbook_module::Arg)> = cx
+        .args
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "profile" | "region" | "endpoint_url" | "state"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, arg) in args {
+        let value = cx.engine.render(&arg.value, cx.scope).ok()?;
+        out.insert(key, value);
+    }
+    Some(Json::Object(out))
+}
+
+/// The task's template parameters against the template's declarations:
+/// names, required ones, allowed values and patterns, lengths, numbers.
+/// Values known only at run time are checked when the task runs (by
+/// CloudFormation). Values are never quoted: they may come from `-e`.
+fn check_parameters(
+    cx: &mut Analysis<'_>,
+    template: &runbook_cfn::Template,
+    known: &IndexMap<String, String>,
+) {
+    use runbook_cfn::plan::ParamInput;
+    let Some(arg) = cx.args.get("template_parameters").cloned() else {
+        // No parameters given: only the required ones can be missing.
+        let report = runbook_cfn::plan::check_parameters(template, &IndexMap::new());
+        report_problems(cx, &report.problems, None);
+        return;
+    };
+    let Json::Object(raw) = &arg.value else {
+        return;
+    };
+    let given: IndexMap<String, ParamInput> = raw
+        .iter()
+        .map(|(key, value)| {
+            let previous = matches!(value, Json::Object(m) if m.contains_key("use_previous_value"));
+            let input = if previous {
+                ParamInput::UsePrevious
+            } else {
+                match known.get(key) {
+                    Some(v) => ParamInput::Known(v.clone()),
+                    None => ParamInput::Unknown,
+                }
+            };
+            (key.clone(), input)
+        })
+        .collect();
+    let report = runbook_cfn::plan::check_parameters(template, &given);
+    report_problems(cx, &report.problems, Some(&arg.location));
+}
+
+fn report_problems(
+    cx: &mut Analysis<'_>,
+    problems: &[runbook_cfn::plan::ParamProblem],
+    at: Option<&Location>,
+) {
+    use runbook_cfn::plan::ParamProblemKind as K;
+    for problem in problems {
+        let name = &problem.parameter;
+        let item = problem
+            .item
+            .map(|i| format!(" (item {})", i + 1))
+            .unwrap_or_default();
+        let (message, help) = match &problem.kind {
+            K::UnknownParameter { suggestion } => (
+                format!("template parameter `{name}` is not declared by the template"),
+                match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "remove it, or declare it in the template's Parameters".to_string(),
+                },
+            ),
+            K::Missing => (
+                format!("template parameter `{name}` has no Default and the task does not give it"),
+                format!("add `{name}` to template_parameters"),
+            ),
+            K::NotAllowedValue { allowed } => (
+                format!("template parameter `{name}`{item} is not one of its AllowedValues"),
+                format!("allowed: {}", allowed.join(", ")),
+            ),
+            K::PatternMismatch { pattern } => (
+                format!("template parameter `{name}`{item} does not match its AllowedPattern"),
+                format!("AllowedPattern: {pattern}"),
+            ),
+            K::TooShort { min, length } => (
+                format!("template parameter `{name}`{item} is {length} characters long, below its MinLength {min}"),
+                "give a longer value".to_string(),
+            ),
+            K::TooLong { max, length } => (
+                format!("template parameter `{name}`{item} is {length} characters long, above its MaxLength {max}"),
+                "give a shorter value".to_string(),
+            ),
+            K::NotANumber => (
+                format!("template parameter `{name}`{item} must be a number"),
+                "its Type is Number or List<Number>".to_string(),
+            ),
+            K::TooSmall { min } => (
+                format!("template parameter `{name}`{item} is below its MinValue {min}"),
+                "give a larger number".to_string(),
+            ),
+            K::TooLarge { max } => (
+                format!("template parameter `{name}`{item} is above its MaxValue {max}"),
+                "give a smaller number".to_string(),
+            ),
+        };
+        let help = match &problem.constraint_description {
+            Some(description) => format!("{help} ({description})"),
+            None => help,
+        };
+        let mut err = PlaybookError::new(ErrorKind::Schema, message).help(help);
+        if let Some(at) = at {
+            err = err.at(at.clone());
+        }
+        cx.error(err);
+    }
 }
 
 /// Where a role's templates may be, besides its directory.

@@ -16,6 +16,8 @@ pub struct Deployed {
     pub role_arn: Option<String>,
     pub notification_arns: Vec<String>,
     pub outputs: IndexMap<String, String>,
+    /// When the stack last changed (its last update, or its creation).
+    pub last_changed: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

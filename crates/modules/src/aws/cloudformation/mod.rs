@@ -8,6 +8,7 @@
 mod analysis;
 mod diff;
 mod directory;
+mod plan;
 mod spec;
 mod wait;
 
@@ -15,9 +16,7 @@ pub(crate) use directory::StackDirectory;
 
 use std::collections::HashSet;
 
-use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetType, OnFailure, Parameter, Tag, TemplateStage,
-};
+use aws_sdk_cloudformation::types::{Capability, OnFailure, Parameter, Tag, TemplateStage};
 use aws_sdk_cloudformation::Client;
 use indexmap::IndexMap;
 use runbook_aws::{AwsError, Target};
@@ -31,6 +30,26 @@ use super::{AwsContext, RunnerSettings, CONNECTION, GROUP, UNSUPPORTED_CONNECTIO
 use diff::{compare, Deployed, Plan};
 use spec::StackSpec;
 use wait::{succeeded, Settled};
+
+/// Retries of one call after the SDK's own attempts gave up on throttling
+/// or a transient failure (Sceptre retries throttling 30 times; this, with
+/// the SDK's attempts, is of that order).
+const CALL_RETRIES: u32 = 10;
+
+/// The pause before retry `n`: 1 s, 2 s, 4 s, then 8 s, with jitter so
+/// that concurrent tasks do not retry together.
+fn retry_pause(n: u32) -> std::time::Duration {
+    let base = 1000u64 << n.saturating_sub(1).min(3);
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos()) % 500)
+        .unwrap_or(0);
+    std::time::Duration::from_millis(base + jitter)
+}
+
+/// How many times a task reads its stack again when the stack changed under
+/// it (another run created it or holds it) before it gives up.
+const RECONCILE_ROUNDS: u32 = 5;
 
 /// What a value that only exists after apply shows in check mode.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
@@ -176,9 +195,25 @@ pub(crate) struct Api<'a> {
     directory: &'a StackDirectory,
     /// Something reads this task's events or resources: fetch them.
     wants_events: bool,
+    /// `--diff`: show the resource plan and the template's text diff.
+    diff: bool,
+    /// The account, region and stack, for planning values such as
+    /// `!Sub "${AWS::AccountId}"`.
+    pseudo: runbook_cfn::plan::Pseudo,
+    /// Which tasks of the playbook import which names, by account.
+    imports: Option<std::sync::Arc<runbook_module::PlaybookImports>>,
+    account: runbook_module::AccountKey,
+    /// Replaying a saved plan: the stack as it was when the plan was made.
+    expected_live: Option<Json>,
+    /// Replaying a saved plan: the plan this task made.
+    expected: Option<Json>,
+    /// Set when a step met a stack that changed under it (it appeared, or
+    /// another operation holds it): the task reads the stack again and
+    /// reconciles, instead of failing.
+    again: std::sync::Mutex<Option<String>>,
 }
 
-fn aws_error<E, R>(
+pub(super) fn aws_error<E, R>(
     api: &Api<'_>,
     operation: &str,
     err: &aws_sdk_cloudformation::error::SdkError<E, R>,
@@ -189,8 +224,14 @@ where
 {
     let err = AwsError::from_sdk(api.target, operation, err);
     let mut message = format!("stack {}: {err}", api.stack);
-    if err.is_transient() {
-        message.push_str(" (AWS kept throttling or the network failed after retries; lower --forks or try again)");
+    match &err {
+        AwsError::Throttled { .. } => message.push_str(&format!(
+            " (AWS kept throttling through {CALL_RETRIES} retries: lower --forks, or try again later)"
+        )),
+        AwsError::Network { .. } => message.push_str(&format!(
+            " (still failing after {CALL_RETRIES} retries: check the network and the endpoint, then run again)"
+        )),
+        _ => {}
     }
     message
 }
@@ -211,10 +252,9 @@ impl Api<'_> {
 
     async fn describe(&self) -> Result<Option<Deployed>, String> {
         match self
-            .client
-            .describe_stacks()
-            .stack_name(self.stack)
-            .send()
+            .retrying("DescribeStacks", || {
+                self.client.describe_stacks().stack_name(self.stack).send()
+            })
             .await
         {
             Ok(out) => Ok(out.stacks().first().map(deployed_of)),
@@ -230,24 +270,28 @@ impl Api<'_> {
     }
 
     async fn template(&self) -> Result<Option<String>, String> {
-        self.client
-            .get_template()
-            .stack_name(self.stack)
-            .template_stage(TemplateStage::Original)
-            .send()
-            .await
-            .map(|out| out.template_body().map(str::to_string))
-            .map_err(|err| aws_error(self, "GetTemplate", &err))
+        self.retrying("GetTemplate", || {
+            self.client
+                .get_template()
+                .stack_name(self.stack)
+                .template_stage(TemplateStage::Original)
+                .send()
+        })
+        .await
+        .map(|out| out.template_body().map(str::to_string))
+        .map_err(|err| aws_error(self, "GetTemplate", &err))
     }
 
     async fn events(&self) -> Result<Vec<aws_sdk_cloudformation::types::StackEvent>, String> {
-        self.client
-            .describe_stack_events()
-            .stack_name(self.stack)
-            .send()
-            .await
-            .map(|out| out.stack_events().to_vec())
-            .map_err(|err| aws_error(self, "DescribeStackEvents", &err))
+        self.retrying("DescribeStackEvents", || {
+            self.client
+                .describe_stack_events()
+                .stack_name(self.stack)
+                .send()
+        })
+        .await
+        .map(|out| out.stack_events().to_vec())
+        .map_err(|err| aws_error(self, "DescribeStackEvents", &err))
     }
 
     async fn resources(&self) -> Result<Json, String> {
@@ -279,46 +323,218 @@ impl Api<'_> {
     }
 
     async fn delete(&self) -> Result<(), String> {
-        self.client
-            .delete_stack()
-            .stack_name(self.stack)
-            .client_request_token(request_token("DeleteStack"))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| aws_error(self, "DeleteStack", &err))
+        let token = request_token("DeleteStack");
+        self.retrying("DeleteStack", || {
+            self.client
+                .delete_stack()
+                .stack_name(self.stack)
+                .client_request_token(&token)
+                .send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| aws_error(self, "DeleteStack", &err))
+    }
+
+    /// Sends a call, retrying throttling and transient failures beyond the
+    /// SDK's own attempts, with backoff; `send` builds the call anew each
+    /// time, so a mutation keeps its request token across retries.
+    pub(crate) async fn retrying<T, E, R, F, Fut>(
+        &self,
+        operation: &str,
+        mut send: F,
+    ) -> Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>>,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let mut attempt = 0u32;
+        loop {
+            match send().await {
+                Ok(value) => return Ok(value),
+                Err(err) => {
+                    let failure = runbook_aws::describe(&err);
+                    if !failure.retryable || attempt >= CALL_RETRIES {
+                        return Err(err);
+                    }
+                    attempt += 1;
+                    let pause = retry_pause(attempt);
+                    self.sink.progress(format!(
+                        "{operation} {}: retrying in {:.1}s ({attempt}/{CALL_RETRIES})",
+                        if failure.throttling {
+                            "throttled"
+                        } else {
+                            "failed"
+                        },
+                        pause.as_secs_f64()
+                    ));
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+
+    /// Marks the step as one to do again after reading the stack anew.
+    fn again(&self, why: String) -> String {
+        if let Ok(mut again) = self.again.lock() {
+            *again = Some(why.clone());
+        }
+        why
+    }
+
+    fn take_again(&self) -> Option<String> {
+        self.again.lock().ok()?.take()
+    }
+
+    /// Replaying a saved plan whose change set was kept: its name.
+    fn reviewed_change_set(&self) -> Option<String> {
+        let plan = self.expected.as_ref()?;
+        if plan.get("kept") != Some(&Json::Bool(true)) {
+            return None;
+        }
+        plan.get("change_set")?.as_str().map(str::to_string)
+    }
+
+    /// Replaying a saved plan: refuses when the stack is not as it was when
+    /// the plan was made (created, deleted or changed since).
+    fn check_unmoved(&self, now: Option<&Deployed>) -> Result<(), String> {
+        let Some(expected) = &self.expected_live else {
+            return Ok(());
+        };
+        let now = live_of(now);
+        if &now == expected {
+            return Ok(());
+        }
+        let describe = |live: &Json| match live {
+            Json::Null => "absent".to_string(),
+            live => format!(
+                "{} (last changed {})",
+                live["status"].as_str().unwrap_or("?"),
+                live["last_changed"].as_str().unwrap_or("?")
+            ),
+        };
+        Err(format!(
+            "refused by the saved plan: stack {} changed since the plan was made: it was {}, it is {}; make a new plan",
+            self.stack,
+            describe(expected),
+            describe(&now)
+        ))
+    }
+
+    /// Fails when another stack imports an export the update removes or
+    /// changes: CloudFormation would refuse the update half way.
+    async fn check_exports(&self, names: &[String]) -> Result<(), String> {
+        // Tasks of this playbook that import it: known without a call.
+        if let Some(imports) = &self.imports {
+            for name in names {
+                // Names the graph resolved before running hold stand-ins
+                // for the account id and a region the task does not name.
+                let mut offline = name.clone();
+                if let Some(account) = &self.pseudo.account_id {
+                    offline = offline.replace(account, &self.account.account_placeholder());
+                }
+                if self.account.region.is_none() {
+                    if let Some(region) = &self.pseudo.region {
+                        offline = offline.replace(region, runbook_module::REGION_PLACEHOLDER);
+                    }
+                }
+                let importers = imports.importers(&self.account, &offline);
+                let importers = if importers.is_empty() {
+                    imports.importers(&self.account, name)
+                } else {
+                    importers
+                };
+                if !importers.is_empty() {
+                    return Err(format!(
+                        "stack {}: the update removes or changes export `{name}`, which the stack of task{} {} imports; CloudFormation would refuse it half way. Change the importing stacks first, or keep the export",
+                        self.stack,
+                        if importers.len() == 1 { "" } else { "s" },
+                        importers
+                            .iter()
+                            .map(|t| format!("`{t}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
+        }
+        for name in names {
+            let importers: Vec<String> = match self
+                .client
+                .list_imports()
+                .export_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+            {
+                Ok(stacks) => stacks,
+                Err(err) => {
+                    let failure = runbook_aws::describe(&err);
+                    // CloudFormation's answer when nothing imports it.
+                    if failure.message.contains("is not imported by any stack") {
+                        continue;
+                    }
+                    // An endpoint without ListImports (moto): say so, and
+                    // leave the verdict to CloudFormation.
+                    if failure.code.is_none() {
+                        self.sink.progress(format!(
+                            "cannot check which stacks import `{name}` (ListImports: {}); CloudFormation refuses the update if one does",
+                            failure.message
+                        ));
+                        continue;
+                    }
+                    return Err(aws_error(self, "ListImports", &err));
+                }
+            };
+            if !importers.is_empty() {
+                return Err(format!(
+                    "stack {}: the update removes or changes export `{name}`, which {} import{}; CloudFormation would refuse it half way. Change the importing stacks first, or keep the export",
+                    self.stack,
+                    importers.join(", "),
+                    if importers.len() == 1 { "s" } else { "" }
+                ));
+            }
+        }
+        Ok(())
     }
 
     async fn stack_policy(&self) -> Result<Option<String>, String> {
-        self.client
-            .get_stack_policy()
-            .stack_name(self.stack)
-            .send()
-            .await
-            .map(|out| out.stack_policy_body().map(str::to_string))
-            .map_err(|err| aws_error(self, "GetStackPolicy", &err))
+        self.retrying("GetStackPolicy", || {
+            self.client.get_stack_policy().stack_name(self.stack).send()
+        })
+        .await
+        .map(|out| out.stack_policy_body().map(str::to_string))
+        .map_err(|err| aws_error(self, "GetStackPolicy", &err))
     }
 
     async fn set_stack_policy(&self, body: &str) -> Result<(), String> {
-        self.client
-            .set_stack_policy()
-            .stack_name(self.stack)
-            .stack_policy_body(body)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| aws_error(self, "SetStackPolicy", &err))
+        self.retrying("SetStackPolicy", || {
+            self.client
+                .set_stack_policy()
+                .stack_name(self.stack)
+                .stack_policy_body(body)
+                .send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| aws_error(self, "SetStackPolicy", &err))
     }
 
     async fn set_termination_protection(&self, on: bool) -> Result<(), String> {
-        self.client
-            .update_termination_protection()
-            .stack_name(self.stack)
-            .enable_termination_protection(on)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| aws_error(self, "UpdateTerminationProtection", &err))
+        self.retrying("UpdateTerminationProtection", || {
+            self.client
+                .update_termination_protection()
+                .stack_name(self.stack)
+                .enable_termination_protection(on)
+                .send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| aws_error(self, "UpdateTerminationProtection", &err))
     }
 }
 
@@ -345,6 +561,10 @@ fn deployed_of(stack: &aws_sdk_cloudformation::types::Stack) -> Deployed {
             .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
             .collect(),
         termination_protection: stack.enable_termination_protection().unwrap_or(false),
+        last_changed: stack
+            .last_updated_time()
+            .or(stack.creation_time())
+            .map(|t| t.to_string()),
         role_arn: stack.role_arn().map(str::to_string),
         notification_arns: stack.notification_arns().to_vec(),
         outputs: stack
@@ -377,7 +597,9 @@ macro_rules! stack_arguments {
     };
 }
 
-fn parameters_of(spec: &StackSpec) -> Vec<Parameter> {
+mod change_set;
+
+pub(super) fn parameters_of(spec: &StackSpec) -> Vec<Parameter> {
     spec.parameters
         .iter()
         .map(|p| {
@@ -392,7 +614,7 @@ fn parameters_of(spec: &StackSpec) -> Vec<Parameter> {
         .collect()
 }
 
-fn tags_of(spec: &StackSpec) -> Option<Vec<Tag>> {
+pub(super) fn tags_of(spec: &StackSpec) -> Option<Vec<Tag>> {
     spec.tags.as_ref().map(|tags| {
         tags.iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
@@ -400,7 +622,7 @@ fn tags_of(spec: &StackSpec) -> Option<Vec<Tag>> {
     })
 }
 
-fn capabilities_of(spec: &StackSpec) -> Vec<Capability> {
+pub(super) fn capabilities_of(spec: &StackSpec) -> Vec<Capability> {
     spec.capabilities
         .iter()
         .map(|c| Capability::from(c.as_str()))
@@ -417,6 +639,10 @@ struct Report {
     resources: Option<Json>,
     message: String,
     details: Vec<String>,
+    /// The resource plan as data, when one was made.
+    plan: Option<Json>,
+    /// Data the plan puts at risk.
+    warnings: Vec<String>,
 }
 
 impl Report {
@@ -450,6 +676,8 @@ impl Report {
             facts: IndexMap::new(),
             message: Some(self.message),
             details: self.details,
+            plan: self.plan,
+            warnings: self.warnings,
         }
     }
 }
@@ -475,17 +703,70 @@ async fn run(
         sink: call.progress,
         directory: &runner.directory,
         wants_events: call.reads.may_read("events") || call.reads.may_read("stack_resources"),
+        diff: call.diff,
+        pseudo: runbook_cfn::plan::Pseudo {
+            account_id: runner.account_of(target),
+            region: match &target.region {
+                Some(region) => Some(region.clone()),
+                None => runner
+                    .pool
+                    .config(target)
+                    .await
+                    .ok()
+                    .and_then(|c| c.region().map(|r| r.to_string())),
+            },
+            stack_name: Some(spec.name.clone()),
+            partition: None,
+        },
+        imports: call.services.get::<runbook_module::PlaybookImports>(),
+        account: runbook_module::AccountKey {
+            profile: target.profile.clone(),
+            region: target.region.clone(),
+            endpoint_url: target.endpoint_url.clone(),
+        },
+        expected_live: call.expected.and_then(|plan| plan.get("live")).cloned(),
+        expected: call.expected.cloned(),
+        again: std::sync::Mutex::new(None),
     };
     let report = if spec.absent {
         absent(&api, &spec, call.check).await
     } else {
         present(&api, &spec, call.check).await
     };
-    report.map(Report::into_output).map_err(ModuleFailure::new)
+    let mut report = report.map_err(ModuleFailure::new)?;
+    // A plan, saved, must know the stack it was made from.
+    if call.check {
+        let live = live_of(
+            report
+                .stack
+                .as_ref()
+                .filter(|s| s.stack_id != KNOWN_AFTER_APPLY),
+        );
+        let plan = report.plan.get_or_insert_with(|| json!({}));
+        if let Json::Object(map) = plan {
+            map.insert("live".into(), live);
+        }
+    }
+    Ok(report.into_output())
+}
+
+/// What identifies the state a plan was made from: the stack, its status,
+/// when it last changed (`null`: no stack).
+fn live_of(stack: Option<&Deployed>) -> Json {
+    match stack {
+        None => Json::Null,
+        Some(stack) => json!({
+            "stack_id": stack.stack_id,
+            "status": stack.status,
+            "last_changed": stack.last_changed,
+        }),
+    }
 }
 
 async fn absent(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, String> {
-    let Some(stack) = api.describe_first().await? else {
+    let first = api.describe_first().await?;
+    api.check_unmoved(first.as_ref())?;
+    let Some(stack) = first else {
         return Ok(unchanged(
             None,
             "Stack doesn't exist",
@@ -507,6 +788,8 @@ async fn absent(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, 
             resources: None,
             message: format!("would delete stack {}", spec.name),
             details: vec!["delete".into()],
+            plan: None,
+            warnings: Vec::new(),
         });
     }
     let mut seen = HashSet::new();
@@ -520,6 +803,8 @@ async fn absent(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, 
         resources: None,
         message: format!("deleted stack {}", spec.name),
         details: Vec::new(),
+        plan: None,
+        warnings: Vec::new(),
     })
 }
 
@@ -545,6 +830,8 @@ fn unchanged(stack: Option<Deployed>, output: &str, message: String) -> Report {
         resources: None,
         message,
         details: Vec::new(),
+        plan: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -556,12 +843,41 @@ fn failure_message(stack: &str, doing: &str, status: &str, reasons: &[String]) -
     message
 }
 
+/// Reconciles, reading the stack again when it changed under the task (it
+/// appeared after the listing, or another operation holds it): another run
+/// of the same playbook, the console, or a create retried after its answer
+/// was lost.
 async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, String> {
+    let mut round = 0;
+    loop {
+        match present_once(api, spec, check).await {
+            Err(why) => match api.take_again() {
+                Some(reason) if round < RECONCILE_ROUNDS => {
+                    round += 1;
+                    api.sink
+                        .progress(format!("{reason}: reading the stack again to reconcile"));
+                }
+                _ => return Err(why),
+            },
+            done => return done,
+        }
+    }
+}
+
+async fn present_once(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report, String> {
     if spec.body.is_none() && spec.url.is_none() {
         return Err("state=present needs `template`, `template_body` or `template_url`".into());
     }
     let mut seen = HashSet::new();
     let mut existing = api.describe_first().await?;
+    api.check_unmoved(existing.as_ref())?;
+    // A saved plan made through a kept change set executes exactly it.
+    if let Some(name) = api.reviewed_change_set() {
+        if !check {
+            let mut seen = HashSet::new();
+            return execute_change_set(api, spec, &name, &mut seen).await;
+        }
+    }
 
     // Another run (or the console) is working on it: wait, then reconcile.
     if let Some(stack) = &existing {
@@ -589,7 +905,7 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
             | "DELETE_COMPLETE" => {
                 if stack.status != "DELETE_COMPLETE" {
                     if check {
-                        let mut report = create_plan(spec);
+                        let mut report = create_plan(spec, &api.pseudo);
                         report.details.insert(
                             0,
                             format!(
@@ -620,7 +936,7 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
 
     let Some(stack) = existing else {
         return if check {
-            Ok(create_plan(spec))
+            Ok(create_plan(spec, &api.pseudo))
         } else {
             create(api, spec, &mut seen).await
         };
@@ -646,49 +962,227 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
             format!("stack {} is up to date", spec.name),
         ));
     }
+    // The resource-level plan: shown in check mode and with --diff, and
+    // always checked for exports other stacks import.
+    let resources = match (&spec.template, &deployed_template) {
+        (Some(desired), Some(text)) => {
+            let deployed = runbook_cfn::parse(text).map_err(|e| {
+                format!(
+                    "stack {}: the deployed template cannot be read: {}",
+                    spec.name, e.message
+                )
+            })?;
+            match plan::update(spec, desired, &stack, &deployed, &api.pseudo) {
+                Ok(resources) => Some((resources, deployed)),
+                // A template runbook cannot evaluate is still CloudFormation's
+                // to judge: show what compare says.
+                Err(why) => {
+                    api.sink.progress(format!("no resource-level plan: {why}"));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    // An export another stack imports cannot change: an apply stops here,
+    // before UpdateStack; a plan says so and goes on planning.
+    let mut refused = None;
+    if let Some((resources, _)) = &resources {
+        if let Err(why) = api.check_exports(&plan::broken_exports(resources)).await {
+            if !check {
+                return Err(why);
+            }
+            refused = Some(why);
+        }
+    }
+    let mut details = plan.describe(spec);
+    if let Some((resources, deployed)) = &resources {
+        // Resource lines say more than "template changed".
+        details.retain(|l| l != "template changed");
+        details.extend(plan::describe(resources, Some(&stack)));
+        if api.diff {
+            if let Some(desired) = &spec.template {
+                let text = runbook_cfn::plan::template_diff(
+                    deployed,
+                    desired,
+                    &runbook_cfn::plan::TextDiffOptions::default(),
+                );
+                details.extend(text.lines().map(|l| format!("  {l}")));
+            }
+        }
+    }
+    if check && api.settings.change_sets {
+        return change_set_plan(
+            api,
+            spec,
+            stack,
+            resources.map(|(r, _)| r),
+            details,
+            refused,
+        )
+        .await;
+    }
     if check {
-        let changed = plan.stack_changes()
+        let known = plan.parameters.iter().any(|p| {
+            !p.new
+                .as_deref()
+                .is_some_and(|v| v.contains(KNOWN_AFTER_APPLY))
+        }) || plan.tags.is_some()
+            || plan.role_arn
+            || plan.notification_arns
             || plan.termination_protection.is_some()
-            || plan.stack_policy.is_some();
+            || plan.stack_policy.is_some()
+            || resources.as_ref().is_some_and(|(r, _)| plan::certain(r))
+            || (plan.template_changed && resources.is_none());
+        let waits_for_values = plan.parameters.iter().any(|p| {
+            p.new
+                .as_deref()
+                .is_some_and(|v| v.contains(KNOWN_AFTER_APPLY))
+        });
+        let mut stack = stack;
+        if let Some((resources, _)) = &resources {
+            stack.outputs = plan::outputs(resources, Some(&stack));
+        }
         return Ok(Report {
-            changed,
+            changed: known || waits_for_values,
             output: "Stack would be updated".into(),
-            message: if changed {
+            message: if known {
                 format!("would update stack {}", spec.name)
+            } else if waits_for_values {
+                format!(
+                    "stack {} may change (it takes values known after apply)",
+                    spec.name
+                )
             } else {
                 format!(
                     "stack {} may change (CloudFormation decides on apply)",
                     spec.name
                 )
             },
-            details: plan.describe(spec),
+            details,
+            plan: resources
+                .as_ref()
+                .map(|(r, _)| plan::to_json(r, Some(&stack))),
+            warnings: refused
+                .iter()
+                .map(|why| format!("{why} (apply will stop here)"))
+                .chain(
+                    resources
+                        .as_ref()
+                        .map(|(r, _)| plan::warnings(r, &spec.name))
+                        .unwrap_or_default(),
+                )
+                .collect(),
             stack: Some(stack),
             events: Some(Vec::new()),
             resources: None,
         });
     }
-    update(api, spec, stack, plan, &mut seen).await
+    let mut report = update(api, spec, stack, plan, &mut seen).await?;
+    if report.changed {
+        report.details = details;
+        if let Some((resources, _)) = &resources {
+            report.plan = Some(plan::to_json(resources, None));
+            report.warnings = plan::warnings(resources, &spec.name);
+        }
+    }
+    Ok(report)
 }
 
-fn create_plan(spec: &StackSpec) -> Report {
+/// Check mode through a change set: CloudFormation's own plan, shown,
+/// then deleted (kept when a saved plan will execute it).
+async fn change_set_plan(
+    api: &Api<'_>,
+    spec: &StackSpec,
+    stack: Deployed,
+    resources: Option<runbook_cfn::plan::Plan>,
+    mut details: Vec<String>,
+    refused: Option<String>,
+) -> Result<Report, String> {
+    let name = change_set::name_for(spec);
+    let prepared = change_set::prepare(api, spec, &name).await?;
+    let mut stack = stack;
+    if let Some(resources) = &resources {
+        stack.outputs = plan::outputs(resources, Some(&stack));
+    }
+    let (lines, cfn_plan) = match prepared {
+        change_set::Prepared::Nothing => {
+            return Ok(unchanged(
+                Some(stack),
+                "Stack is already up to date",
+                format!(
+                    "stack {} is up to date (CloudFormation found no change)",
+                    spec.name
+                ),
+            ))
+        }
+        change_set::Prepared::Ready { lines, plan, .. } => (lines, plan),
+    };
+    // CloudFormation's resource lines replace runbook's own.
+    details.retain(|l| !l.starts_with("resource ") && !l.starts_with("    "));
+    details.extend(lines);
+    let kept = api.settings.keep_change_sets;
+    if !kept {
+        change_set::delete(api, spec, &name).await;
+    }
+    let mut plan = cfn_plan;
+    plan["kept"] = json!(kept);
+    Ok(Report {
+        changed: true,
+        output: "Stack would be updated".into(),
+        message: format!("would update stack {} (change set {name})", spec.name),
+        details,
+        plan: Some(plan),
+        warnings: refused
+            .iter()
+            .map(|why| format!("{why} (apply will stop here)"))
+            .chain(
+                resources
+                    .as_ref()
+                    .map(|r| plan::warnings(r, &spec.name))
+                    .unwrap_or_default(),
+            )
+            .collect(),
+        stack: Some(stack),
+        events: Some(Vec::new()),
+        resources: None,
+    })
+}
+
+fn create_plan(spec: &StackSpec, pseudo: &runbook_cfn::plan::Pseudo) -> Report {
     let mut details = vec!["create".to_string()];
     for p in &spec.parameters {
         if let Some(v) = &p.value {
             details.push(format!("parameter {} = {}", p.key, spec.shown(&p.key, v)));
         }
     }
-    // Outputs do not exist yet; later tasks see a placeholder.
-    let outputs: IndexMap<String, String> = spec
+    let planned = spec
         .template
         .as_ref()
-        .and_then(|t| t.body.get("Outputs"))
-        .and_then(Json::as_object)
-        .map(|o| {
-            o.keys()
-                .map(|k| (k.clone(), KNOWN_AFTER_APPLY.to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
+        .and_then(|t| plan::create(spec, t, pseudo).ok());
+    // Outputs do not exist yet: later tasks see those the template computes
+    // from parameters and names, and a placeholder for the rest.
+    let outputs: IndexMap<String, String> = match &planned {
+        Some(p) => plan::outputs(p, None),
+        None => spec
+            .template
+            .as_ref()
+            .and_then(|t| t.body.get("Outputs"))
+            .and_then(Json::as_object)
+            .map(|o| {
+                o.keys()
+                    .map(|k| (k.clone(), KNOWN_AFTER_APPLY.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    if let Some(p) = &planned {
+        details.extend(
+            plan::describe(p, None)
+                .into_iter()
+                .filter(|l| l.starts_with("resource")),
+        );
+    }
     Report {
         changed: true,
         output: "Stack would be created".into(),
@@ -701,6 +1195,8 @@ fn create_plan(spec: &StackSpec) -> Report {
         resources: None,
         message: format!("would create stack {}", spec.name),
         details,
+        plan: planned.as_ref().map(|p| plan::to_json(p, None)),
+        warnings: Vec::new(),
     }
 }
 
@@ -709,7 +1205,7 @@ fn create_plan(spec: &StackSpec) -> Report {
 /// CloudFormation treats a retry whose first attempt got through as the same
 /// request, instead of answering AlreadyExistsException or starting a
 /// second operation. Tokens match `[a-zA-Z][-a-zA-Z0-9]*`, at most 128.
-fn request_token(operation: &str) -> String {
+pub(super) fn request_token(operation: &str) -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -738,10 +1234,22 @@ async fn create(
         call = call.set_disable_rollback(spec.disable_rollback);
     }
     api.sink.progress("creating stack".into());
-    call.client_request_token(request_token("CreateStack"))
-        .send()
-        .await
-        .map_err(|err| aws_error(api, "CreateStack", &err))?;
+    let token = request_token("CreateStack");
+    let sent = api
+        .retrying("CreateStack", || {
+            call.clone().client_request_token(&token).send()
+        })
+        .await;
+    if let Err(err) = sent {
+        let failure = runbook_aws::describe(&err);
+        if failure.code.as_deref() == Some("AlreadyExistsException") {
+            return Err(api.again(format!(
+                "stack {} appeared since it was looked at",
+                spec.name
+            )));
+        }
+        return Err(aws_error(api, "CreateStack", &err));
+    }
     settle(api, spec, "create", "CREATE", seen).await
 }
 
@@ -774,6 +1282,8 @@ async fn settle(
             events: None,
             resources: None,
             details: Vec::new(),
+            plan: None,
+            warnings: Vec::new(),
         });
     }
     // Events for the report (and the failure reasons) and, on success, the
@@ -803,6 +1313,8 @@ async fn settle(
         events: Some(events),
         resources,
         details: Vec::new(),
+        plan: None,
+        warnings: Vec::new(),
     })
 }
 
@@ -813,8 +1325,8 @@ async fn update(
     plan: Plan,
     seen: &mut HashSet<String>,
 ) -> Result<Report, String> {
-    let details = plan.describe(spec);
-    let mut report = if plan.stack_changes() && !spec.create_changeset {
+    let mut report = if plan.stack_changes() && !spec.create_changeset && !api.settings.change_sets
+    {
         update_stack(api, spec, seen).await?
     } else if plan.stack_changes() || !plan.uncertain.is_empty() {
         change_set(api, spec, &stack, seen).await?
@@ -839,9 +1351,6 @@ async fn update(
             if on { "on" } else { "off" }
         );
     }
-    if report.changed {
-        report.details = details;
-    }
     Ok(report)
 }
 
@@ -851,12 +1360,13 @@ async fn update_stack(
     seen: &mut HashSet<String>,
 ) -> Result<Report, String> {
     api.mark_seen(seen).await;
+    let token = request_token("UpdateStack");
     let call = stack_arguments!(api.client.update_stack(), spec)
         .set_stack_policy_body(spec.stack_policy_body.clone())
         .set_disable_rollback(spec.disable_rollback)
-        .client_request_token(request_token("UpdateStack"));
+        .client_request_token(&token);
     api.sink.progress("updating stack".into());
-    match call.send().await {
+    match api.retrying("UpdateStack", || call.clone().send()).await {
         Ok(_) => settle(api, spec, "update", "UPDATE", seen).await,
         Err(err) => {
             let failure = runbook_aws::describe(&err);
@@ -868,11 +1378,20 @@ async fn update_stack(
                     "Stack is already up to date",
                     format!("stack {} is up to date", spec.name),
                 ))
+            } else if busy(&failure) {
+                Err(api.again(format!("stack {} is busy ({})", spec.name, failure.message)))
             } else {
                 Err(aws_error(api, "UpdateStack", &err))
             }
         }
     }
+}
+
+/// CloudFormation's answer to a change while another operation holds the
+/// stack ("... is in UPDATE_IN_PROGRESS state and can not be updated").
+fn busy(failure: &runbook_aws::ServiceFailure) -> bool {
+    failure.code.as_deref() == Some("ValidationError")
+        && failure.message.contains("state and can not be")
 }
 
 /// Asks CloudFormation what would change; executes unless the task only
@@ -883,80 +1402,24 @@ async fn change_set(
     stack: &Deployed,
     seen: &mut HashSet<String>,
 ) -> Result<Report, String> {
-    let name = spec
-        .changeset_name
-        .clone()
-        .unwrap_or_else(|| format!("runbook-{}", std::process::id()));
-    stack_arguments!(api.client.create_change_set(), spec)
-        .change_set_name(&name)
-        .change_set_type(ChangeSetType::Update)
-        .send()
-        .await
-        .map_err(|err| aws_error(api, "CreateChangeSet", &err))?;
-    let deadline = std::time::Instant::now() + api.settings.wait_timeout;
-    let mut polls = 0;
-    let (status, reason, changes) = loop {
-        let out = api
-            .client
-            .describe_change_set()
-            .stack_name(&spec.name)
-            .change_set_name(&name)
-            .send()
-            .await
-            .map_err(|err| aws_error(api, "DescribeChangeSet", &err))?;
-        let status = out
-            .status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default();
-        if !matches!(status.as_str(), "CREATE_PENDING" | "CREATE_IN_PROGRESS") {
-            break (
-                status,
-                out.status_reason().unwrap_or_default().to_string(),
-                out.changes().len(),
-            );
-        }
-        if std::time::Instant::now() >= deadline {
-            return Err(format!(
-                "timed out waiting for change set {name} of stack {}",
-                spec.name
-            ));
-        }
-        tokio::time::sleep(wait::pause(
-            api.settings.first_poll,
-            api.settings.max_poll,
-            polls,
-        ))
-        .await;
-        polls += 1;
-    };
-    if status == "FAILED" {
-        let nothing = reason.contains("didn't contain changes")
-            || reason.contains("No updates are to be performed");
-        let _ = api
-            .client
-            .delete_change_set()
-            .stack_name(&spec.name)
-            .change_set_name(&name)
-            .send()
-            .await;
-        return if nothing {
-            Ok(unchanged(
+    let name = change_set::name_for(spec);
+    let (name, lines, count) = match change_set::prepare(api, spec, &name).await? {
+        change_set::Prepared::Nothing => {
+            return Ok(unchanged(
                 Some(stack.clone()),
                 "Stack is already up to date",
                 format!("stack {} is up to date", spec.name),
             ))
-        } else {
-            Err(format!(
-                "change set {name} of stack {} failed: {reason}",
-                spec.name
-            ))
-        };
-    }
+        }
+        change_set::Prepared::Ready {
+            name, lines, count, ..
+        } => (name, lines, count),
+    };
     if spec.create_changeset {
         return Ok(Report {
             changed: true,
             output: format!(
-                "Change set {name} created with {changes} change(s); execute it to apply"
+                "Change set {name} created with {count} change(s); execute it to apply"
             ),
             stack: Some(stack.clone()),
             events: Some(Vec::new()),
@@ -965,17 +1428,32 @@ async fn change_set(
                 "created change set {name} for stack {} (not executed)",
                 spec.name
             ),
-            details: Vec::new(),
+            details: lines,
+            plan: None,
+            warnings: Vec::new(),
         });
     }
+    execute_change_set(api, spec, &name, seen).await
+}
+
+/// Executes a reviewed change set and waits for the update.
+async fn execute_change_set(
+    api: &Api<'_>,
+    spec: &StackSpec,
+    name: &str,
+    seen: &mut HashSet<String>,
+) -> Result<Report, String> {
     api.mark_seen(seen).await;
-    api.client
-        .execute_change_set()
-        .stack_name(&spec.name)
-        .change_set_name(&name)
-        .client_request_token(request_token("ExecuteChangeSet"))
-        .send()
-        .await
-        .map_err(|err| aws_error(api, "ExecuteChangeSet", &err))?;
+    let token = request_token("ExecuteChangeSet");
+    api.retrying("ExecuteChangeSet", || {
+        api.client
+            .execute_change_set()
+            .stack_name(&spec.name)
+            .change_set_name(name)
+            .client_request_token(&token)
+            .send()
+    })
+    .await
+    .map_err(|err| aws_error(api, "ExecuteChangeSet", &err))?;
     settle(api, spec, "update", "UPDATE", seen).await
 }

@@ -31,6 +31,12 @@ pub fn succeeded(status: &str) -> bool {
     )
 }
 
+/// How often a wait fetches stack events to show.
+const EVENTS_EVERY: Duration = Duration::from_secs(3);
+
+/// After how long without a status change a wait says what it waits for.
+const STILL_AFTER: Duration = Duration::from_secs(30);
+
 /// The pause before the n-th poll: 0.1 s, 0.2 s, 0.4 s, ... up to `max`.
 pub fn pause(first: Duration, max: Duration, n: u32) -> Duration {
     first.saturating_mul(1u32 << n.min(16)).min(max)
@@ -38,9 +44,18 @@ pub fn pause(first: Duration, max: Duration, n: u32) -> Duration {
 
 impl Api<'_> {
     /// Polls until the stack leaves `*_IN_PROGRESS`, or `--wait-timeout`.
+    /// A poll comes every 5 % of the time waited so far (at least
+    /// `first_poll`, at most `max_poll`), so a stack's end is seen within
+    /// 0.5 s or 5 % of its operation; its events are fetched only when
+    /// progress is shown, and at most every few seconds.
     pub async fn wait(&self, doing: &str, seen: &mut HashSet<String>) -> Result<Settled, String> {
-        let deadline = Instant::now() + self.settings.wait_timeout;
-        let mut polls = 0u32;
+        let begun = Instant::now();
+        let deadline = begun
+            .checked_add(self.settings.wait_timeout)
+            .unwrap_or_else(|| begun + Duration::from_secs(86_400 * 365));
+        let mut last_events: Option<Instant> = None;
+        let mut status_since: Option<(String, Instant)> = None;
+        let mut told = Instant::now();
         loop {
             let Some(stack) = self.describe().await? else {
                 return Ok(Settled::Gone);
@@ -48,9 +63,32 @@ impl Api<'_> {
             if !in_progress(&stack.status) {
                 return Ok(Settled::Status(Box::new(stack)));
             }
-            // Stream what happened since the last poll while we wait.
-            self.stream_events(seen).await;
             let now = Instant::now();
+            match &status_since {
+                Some((status, _)) if *status == stack.status => {}
+                _ => status_since = Some((stack.status.clone(), now)),
+            }
+            // A stack that shows no progress is reported while waiting,
+            // with what it waits for.
+            if let Some((status, since)) = &status_since {
+                let still = now - *since;
+                if still >= STILL_AFTER && now - told >= STILL_AFTER {
+                    told = now;
+                    self.sink.progress(format!(
+                        "still {status} after {}s: waiting for CloudFormation to finish {doing}{}",
+                        still.as_secs(),
+                        if status == "CREATE_PENDING" {
+                            " (the stack is queued: another operation may hold it)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+            }
+            if self.sink.wants() && last_events.is_none_or(|t| now - t >= EVENTS_EVERY) {
+                last_events = Some(now);
+                self.stream_events(seen).await;
+            }
             if now >= deadline {
                 return Err(format!(
                     "timed out after {}s waiting for stack {} to finish {doing} (status {}); it is still going in AWS: run again to pick it up, or raise --wait-timeout",
@@ -59,9 +97,11 @@ impl Api<'_> {
                     stack.status
                 ));
             }
-            let pause =
-                pause(self.settings.first_poll, self.settings.max_poll, polls).min(deadline - now);
-            polls += 1;
+            let waited = now - begun;
+            let pause = (waited / 20)
+                .max(self.settings.first_poll)
+                .min(self.settings.max_poll)
+                .min(deadline - now);
             tokio::time::sleep(pause).await;
         }
     }

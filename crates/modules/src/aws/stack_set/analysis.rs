@@ -37,7 +37,10 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         placement: placement.clone(),
         ..StaticFacts::default()
     };
-    let template = read_template(cx);
+    let template = read_template(cx, &mut facts.inputs);
+    if !absent {
+        facts.settings = settings(cx);
+    }
     match (&placement, &name) {
         (Placement::Account(_), Some(name)) => facts.owns.push(Owned {
             kind: "stack set",
@@ -129,9 +132,30 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
     facts
 }
 
+/// Every option but where the stack set is, when all are known before
+/// running: two tasks on one stack set that want it differently would
+/// change it back and forth on every run (the graph says so).
+fn settings(cx: &mut Analysis<'_>) -> Option<Json> {
+    let mut out = serde_json::Map::new();
+    let args: Vec<(String, runbook_module::Arg)> = cx
+        .args
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "profile" | "region" | "endpoint_url" | "state"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, arg) in args {
+        let value = cx.engine.render(&arg.value, cx.scope).ok()?;
+        out.insert(key, value);
+    }
+    Some(Json::Object(out))
+}
+
 /// The template, read and parsed when its path or body is known before
 /// running; a template that does not parse is an error with its place.
-fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
+fn read_template(
+    cx: &mut Analysis<'_>,
+    inputs: &mut Vec<std::path::PathBuf>,
+) -> Option<Arc<runbook_cfn::Template>> {
     if let Some(arg) = cx.args.get("template").cloned() {
         let Known::Now(Json::String(path)) = cx.render_now(&arg) else {
             return None;
@@ -149,6 +173,10 @@ fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {
                 "not found".to_string(),
             )),
         };
+        if let Ok(full) = &found {
+            // A saved plan checks that the template has not changed.
+            inputs.push(full.clone());
+        }
         return match source {
             Ok(source) => parse(cx, &source, found.ok().as_deref(), &arg.location),
             Err((looked, e)) => {

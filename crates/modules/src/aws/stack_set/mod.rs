@@ -218,6 +218,7 @@ impl Module for StackSet {
 }
 
 /// What the task reports.
+#[derive(Default)]
 struct Outcome {
     changed: bool,
     message: String,
@@ -225,6 +226,10 @@ struct Outcome {
     stack_set: Option<Json>,
     instances: Option<Vec<Json>>,
     msg: Option<String>,
+    /// The plan as data, for the JSON report and saved plans.
+    plan: Option<Json>,
+    /// Risks a reviewer must see (stacks deleted with their instances).
+    warnings: Vec<String>,
 }
 
 /// One run of the task: the API, the desired state and what this run did.
@@ -236,6 +241,14 @@ struct Reconcile<'a> {
     operations: Vec<Json>,
     changed: bool,
     aws: &'a Arc<AwsContext>,
+    /// Replaying a saved plan: the stack set as it was when the plan was
+    /// made (`live` of the plan).
+    expected_live: Option<Json>,
+    /// What the first look saw, to tell a saved plan what it was made
+    /// from: (stack set id, instances); `None` before, or no stack set.
+    seen: Option<(String, Vec<Instance>)>,
+    looked: bool,
+    diff: bool,
 }
 
 /// Why one pass of reconciling stopped before its end.
@@ -294,6 +307,12 @@ async fn run(
         operations: Vec::new(),
         changed: false,
         aws,
+        expected_live: call
+            .expected
+            .map(|plan| plan.get("live").cloned().unwrap_or(Json::Null)),
+        seen: None,
+        looked: false,
+        diff: call.diff,
     };
     let mut passes = 0u32;
     let outcome = loop {
@@ -345,12 +364,25 @@ async fn run(
                 let log = r.api.operations_log().await.unwrap_or_default();
                 result.insert("operations_log".into(), Json::Array(log));
             }
+            // A plan, saved, must know the stack set it was made from.
+            let mut plan = outcome.plan.take();
+            if call.check {
+                let live = r.live().await.map_err(|message| ModuleFailure {
+                    message,
+                    ..ModuleFailure::default()
+                })?;
+                if let Some(Json::Object(map)) = plan.as_mut() {
+                    map.insert("live".into(), live);
+                }
+            }
             Ok(ModuleOutput {
                 changed: outcome.changed,
                 result,
                 facts: IndexMap::new(),
                 message: Some(outcome.message),
                 details: outcome.details,
+                plan,
+                warnings: outcome.warnings,
             })
         }
         Err(message) => {
@@ -371,6 +403,69 @@ async fn run(
 }
 
 impl Reconcile<'_> {
+    /// What the first look saw; on replaying a saved plan, refuses when
+    /// the stack set moved since the plan was made. Only before this run
+    /// changes anything.
+    async fn first_look(&mut self, seen: Option<(String, Vec<Instance>)>) -> Result<(), Stop> {
+        if self.looked {
+            return Ok(());
+        }
+        self.looked = true;
+        self.seen = seen;
+        let Some(expected) = self.expected_live.clone() else {
+            return Ok(());
+        };
+        let now = self.live().await?;
+        if now == expected {
+            return Ok(());
+        }
+        let describe = |live: &Json| match live {
+            Json::Null => "absent".to_string(),
+            live => format!(
+                "{} instance(s), last operation {}",
+                live["instances"].as_array().map_or(0, Vec::len),
+                live["last_operation"]["operation_id"]
+                    .as_str()
+                    .unwrap_or("none")
+            ),
+        };
+        Err(Stop::Failed(format!(
+            "refused by the saved plan: stack set {} changed since the plan was made: it was {}, it is {}; make a new plan",
+            self.spec.name,
+            describe(&expected),
+            describe(&now)
+        )))
+    }
+
+    /// What identifies the state a plan was made from: the stack set, its
+    /// instances and their status, its latest operation (every change of
+    /// a stack set is an operation); `null`: no stack set.
+    async fn live(&self) -> Result<Json, String> {
+        let Some((id, instances)) = &self.seen else {
+            return Ok(Json::Null);
+        };
+        // Best effort: a plan made without it is refused on replay.
+        let last = match self.api.operations_log().await {
+            Ok(mut log) => log.pop().map(|op| {
+                json!({
+                    "operation_id": op.get("operation_id"),
+                    "status": op.get("status"),
+                })
+            }),
+            Err(_) => Some(json!("unknown")),
+        };
+        let mut listed: Vec<Json> = instances
+            .iter()
+            .map(|i| json!([i.account, i.region, i.status]))
+            .collect();
+        listed.sort_by_key(|v| v.to_string());
+        Ok(json!({
+            "stack_set_id": id,
+            "instances": listed,
+            "last_operation": last,
+        }))
+    }
+
     /// Waits for the operations that others run on the stack set.
     async fn wait_for_others(&mut self) -> Result<(), String> {
         let running = self.api.running().await?;
@@ -436,6 +531,7 @@ impl Reconcile<'_> {
 async fn present(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
     let spec = r.spec;
     let Some((deployed, stack_set_json)) = r.api.describe().await? else {
+        r.first_look(None).await?;
         if spec.body.is_none() && spec.url.is_none() {
             return Err(Stop::Failed(format!(
                 "stack set {} does not exist, and no template was given: give one of `template`, `template_body` or `template_url`",
@@ -462,9 +558,27 @@ async fn present(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
     }
     let instances = r.api.instances().await?;
     let only: Vec<Instance> = instances.iter().map(|(i, _)| i.clone()).collect();
+    r.first_look(Some((id_of(&stack_set_json), only.clone())))
+        .await?;
     let plan = plan::compare(spec, &deployed, &only);
     let template = plan::effective_template(spec, Some(&deployed));
-    let details = plan.describe(template.as_deref());
+    let mut details = plan.describe(template.as_deref());
+    // --diff: the template's text, when it changes.
+    if r.diff && plan.set_changes.iter().any(|c| c == "template changed") {
+        let deployed_template = deployed
+            .template_body
+            .as_deref()
+            .and_then(|b| runbook_cfn::parse(b).ok());
+        if let (Some(old), Some(new)) = (deployed_template, spec.template.as_deref()) {
+            let text = runbook_cfn::plan::template_diff(
+                &old,
+                new,
+                &runbook_cfn::plan::TextDiffOptions::default(),
+            );
+            details.extend(text.lines().map(|l| format!("  {l}")));
+        }
+    }
+    let warnings = deletion_warnings(&plan, spec);
     if r.check {
         record_plan(r, &plan, Some(&deployed), &only);
         let mut listed: Vec<Json> = instances.iter().map(|(_, j)| j.clone()).collect();
@@ -477,6 +591,13 @@ async fn present(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
             } else {
                 format!("stack set {} is up to date", spec.name)
             },
+            plan: Some(plan_json(
+                spec,
+                if changed { "update" } else { "none" },
+                &plan,
+                &details,
+            )),
+            warnings,
             details,
             stack_set: Some(stack_set_json),
             instances: Some(listed),
@@ -499,6 +620,7 @@ async fn present(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
             stack_set: Some(stack_set_json),
             instances: Some(instances.into_iter().map(|(_, j)| j).collect()),
             msg: None,
+            ..Outcome::default()
         });
     }
 
@@ -543,10 +665,76 @@ async fn present(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
         } else {
             summary_done(&plan, &spec.name)
         },
+        plan: Some(plan_json(spec, "update", &plan, &details)),
+        warnings,
         details,
         stack_set,
         instances: Some(listed),
         msg: None,
+    })
+}
+
+fn id_of(stack_set: &Json) -> String {
+    stack_set
+        .get("stack_set_id")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Instances deleted with their stacks: their resources go too.
+fn deletion_warnings(plan: &Plan, spec: &StackSetSpec) -> Vec<String> {
+    if !spec.purge_stacks {
+        return Vec::new();
+    }
+    plan.deletes
+        .iter()
+        .map(|t| {
+            format!(
+                "stack set {}: the instances of {} are deleted with their stacks and every resource in them (purge_stacks)",
+                spec.name,
+                t.describe()
+            )
+        })
+        .collect()
+}
+
+fn targets_json(targets: &[Targets]) -> Json {
+    Json::Array(
+        targets
+            .iter()
+            .map(|t| {
+                let mut map = serde_json::Map::new();
+                if !t.accounts.is_empty() {
+                    map.insert("accounts".into(), json!(t.accounts));
+                }
+                if !t.organizational_units.is_empty() {
+                    map.insert("organizational_units".into(), json!(t.organizational_units));
+                }
+                if let Some(filter) = &t.account_filter_type {
+                    map.insert("account_filter_type".into(), json!(filter));
+                }
+                map.insert("regions".into(), json!(t.regions));
+                Json::Object(map)
+            })
+            .collect(),
+    )
+}
+
+/// The plan as data (the JSON report's `plan`): what happens to the stack
+/// set and to which instances; the lines are the detail lines (NoEcho
+/// values already hidden).
+fn plan_json(spec: &StackSetSpec, action: &str, plan: &Plan, lines: &[String]) -> Json {
+    json!({
+        "stack_set": spec.name,
+        "action": action,
+        "update_stack_set": plan.updates_set(),
+        "changes": lines,
+        "instances": {
+            "create": targets_json(&plan.creates),
+            "delete": targets_json(&plan.deletes),
+            "update_outdated": targets_json(&plan.outdated),
+        },
     })
 }
 
@@ -670,6 +858,7 @@ fn create_plan_outcome(r: &Reconcile<'_>, plan: &Plan) -> Outcome {
     };
     Outcome {
         changed: true,
+        plan: Some(plan_json(spec, "create", plan, &details)),
         message: format!(
             "would create stack set {} with {}",
             spec.name,
@@ -693,6 +882,7 @@ fn create_plan_outcome(r: &Reconcile<'_>, plan: &Plan) -> Outcome {
         })),
         instances: Some(instances),
         msg: None,
+        ..Outcome::default()
     }
 }
 
@@ -730,7 +920,8 @@ fn record_plan(r: &Reconcile<'_>, plan: &Plan, deployed: Option<&Deployed>, exis
 
 async fn absent(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
     let spec = r.spec;
-    let Some((deployed, _)) = r.api.describe().await? else {
+    let Some((deployed, stack_set_json)) = r.api.describe().await? else {
+        r.first_look(None).await?;
         let msg = format!("Stack set {} does not exist", spec.name);
         return Ok(Outcome {
             changed: r.changed,
@@ -747,6 +938,7 @@ async fn absent(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
             } else {
                 msg
             }),
+            ..Outcome::default()
         });
     };
     let model = match deployed.permission_model.as_deref() {
@@ -760,6 +952,8 @@ async fn absent(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
         .into_iter()
         .map(|(i, _)| i)
         .collect();
+    r.first_look(Some((id_of(&stack_set_json), instances.clone())))
+        .await?;
     let groups = deletion_groups(model, &instances);
     let keep = if spec.purge_stacks {
         "its stack is deleted"
@@ -772,8 +966,13 @@ async fn absent(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
             .map(|i| format!("delete instance {} {} ({keep})", i.account, i.region))
             .collect();
         details.push(format!("delete stack set {}", spec.name));
+        let plan = Plan {
+            deletes: groups.clone(),
+            ..Plan::default()
+        };
         return Ok(Outcome {
             changed: true,
+            plan: Some(plan_json(spec, "delete", &plan, &details)),
             message: format!(
                 "would delete stack set {} and its {} instance(s)",
                 spec.name,
@@ -783,6 +982,7 @@ async fn absent(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
             stack_set: None,
             instances: None,
             msg: Some(format!("Stack set {} would be deleted", spec.name)),
+            ..Outcome::default()
         });
     }
     for targets in &groups {
@@ -812,6 +1012,7 @@ async fn absent(r: &mut Reconcile<'_>) -> Result<Outcome, Stop> {
         stack_set: None,
         instances: None,
         msg: Some(format!("Stack set {} deleted", spec.name)),
+        ..Outcome::default()
     })
 }
 
