@@ -609,6 +609,109 @@ fn a_new_region_is_one_create_stack_instances_and_a_dropped_account_one_delete()
     }
 }
 
+/// A saved plan of a stack set is applied exactly, and refused when the
+/// stack set moved since; the JSON report carries the plan as data;
+/// --diff shows the template's text.
+#[test]
+fn saved_plans_reports_and_diffs_of_a_stack_set() {
+    let moto = Moto::start_recording();
+    let both = "[\"222222222222\", \"777777777777\"]";
+    let (dir, playbook) = scratch(&[
+        ("play.yml", &regional_play(both, "[us-east-1]")),
+        ("regional.yml", REGIONAL),
+    ]);
+    let path = playbook.to_str().unwrap();
+    let plan = dir.path().join("plan.json");
+    let plan_arg = plan.to_str().unwrap();
+    runbook(Some(&moto), &["apply", path]).assert_code(0);
+
+    // Planned, saved, applied: exactly the planned instances.
+    std::fs::write(
+        dir.path().join("play.yml"),
+        regional_play(both, "[us-east-1, us-west-2]"),
+    )
+    .unwrap();
+    let report = dir.path().join("report.json");
+    runbook(
+        Some(&moto),
+        &[
+            "apply",
+            path,
+            "--check",
+            "--save-plan",
+            plan_arg,
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    )
+    .assert_code(0);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let task_plan = &report["tasks"][0]["plan"];
+    assert_eq!(task_plan["action"], "update", "{report:#}");
+    assert_eq!(
+        task_plan["instances"]["create"],
+        serde_json::json!([{"accounts": ["222222222222", "777777777777"], "regions": ["us-west-2"]}]),
+        "{report:#}"
+    );
+    assert!(task_plan["live"]["stack_set_id"].is_string(), "{report:#}");
+    moto.clear_recording();
+    let run = runbook(Some(&moto), &["apply", path, "--plan", plan_arg]);
+    run.assert_code(0);
+    assert_eq!(
+        mutating_calls(&moto),
+        ["cloudformation CreateStackInstances"]
+    );
+
+    // Planned, then the stack set moves out of band: refused, nothing done.
+    std::fs::write(
+        dir.path().join("play.yml"),
+        regional_play(both, "[us-east-1]"),
+    )
+    .unwrap();
+    runbook(
+        Some(&moto),
+        &["apply", path, "--check", "--save-plan", plan_arg],
+    )
+    .assert_code(0);
+    let other = dir.path().join("other.yml");
+    std::fs::write(
+        &other,
+        regional_play("[\"222222222222\"]", "[us-east-1, us-west-2]"),
+    )
+    .unwrap();
+    runbook(Some(&moto), &["apply", other.to_str().unwrap()]).assert_code(0);
+    moto.clear_recording();
+    let run = runbook(Some(&moto), &["apply", path, "--plan", plan_arg]);
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains(
+            "refused by the saved plan: stack set regional changed since the plan was made"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(mutating_calls(&moto), Vec::<String>::new());
+
+    // --diff: the template's text, as for a stack.
+    std::fs::write(
+        dir.path().join("regional.yml"),
+        REGIONAL.replace(
+            "Type: String\n      Value",
+            "Type: String\n      Description: a setting\n      Value",
+        ),
+    )
+    .unwrap();
+    let run = runbook(Some(&moto), &["apply", path, "--check", "--diff"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("- template changed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("+") && run.stdout.contains("Description: a setting"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// Every option that does not fit is an error before anything runs,
 /// naming the option; an option community.aws lacks is not silently
 /// dropped.
