@@ -752,6 +752,16 @@ fn misfit_options_are_errors_that_name_them() {
         assert_ne!(run.code, 0, "{options}\n{}", run.stderr);
         assert!(run.stderr.contains(wanted), "{wanted}\n{}", run.stderr);
     }
+    let info = "- hosts: localhost\n  tasks:\n    - name: i\n      cloudformation_stack_set_info:\n        name: s\n        instance_profiles: {'222222222222': nonprod}\n";
+    let (_dir, playbook) = scratch(&[("play.yml", info)]);
+    let run = runbook(None, &["validate", playbook.to_str().unwrap()]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("option `instance_profiles` is only used to read the instances' outputs"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// The graph: the stack set task acts in the administrator account, keeps

@@ -7,8 +7,8 @@ use indexmap::IndexMap;
 use runbook_aws::Target;
 use runbook_module::schema::flag;
 use runbook_module::{
-    Analysis, BoxFuture, Call, Module, ModuleFailure, ModuleOutput, ModuleSpec, OptionKind,
-    OptionSpec, Owned, Placement, Services, StaticFacts,
+    Analysis, Arg, BoxFuture, Call, ErrorKind, Module, ModuleFailure, ModuleOutput, ModuleSpec,
+    OptionKind, OptionSpec, Owned, Placement, PlaybookError, Services, StaticFacts,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -45,6 +45,21 @@ static SPEC: ModuleSpec = ModuleSpec {
 impl Module for StackSetInfo {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    /// Problems visible in the options as written (none hold a template).
+    fn check(&self, args: &IndexMap<String, Arg>) -> Vec<PlaybookError> {
+        if !args.contains_key("name") || args.values().any(|a| super::templated(&a.value)) {
+            return Vec::new();
+        }
+        let literal: IndexMap<String, Json> = args
+            .iter()
+            .map(|(k, a)| (k.clone(), a.value.clone()))
+            .collect();
+        match options(&literal) {
+            Ok(_) => Vec::new(),
+            Err(message) => vec![PlaybookError::new(ErrorKind::Schema, message)],
+        }
     }
 
     /// Read in file order with the tasks that change the stack set.

@@ -110,7 +110,7 @@ static SPEC: ModuleSpec = ModuleSpec {
 const WHERE: [&str; 5] = ["name", "call_as", "profile", "region", "endpoint_url"];
 
 /// Whether a written value holds a template (checked after rendering).
-fn templated(value: &Json) -> bool {
+pub(crate) fn templated(value: &Json) -> bool {
     match value {
         Json::String(s) => s.contains("{{") || s.contains("{%"),
         Json::Array(items) => items.iter().any(templated),
@@ -139,7 +139,8 @@ impl Module for StackSet {
             ));
         }
         let is_templated = |k: &str| args.get(k).is_some_and(|a| templated(&a.value));
-        if is_templated("state") || is_templated("permission_model") {
+        // A missing `name` is the loader's to report.
+        if is_templated("state") || is_templated("permission_model") || !args.contains_key("name") {
             return errors;
         }
         // The options as written, without the template (read at analysis)
