@@ -16,6 +16,8 @@ pub fn registry() -> Registry {
         .register(aws::cloudformation::CloudFormation)
         .register(aws::cloudformation_info::CloudFormationInfo)
         .register(aws::caller_info::CallerInfo)
+        .register(aws::stack_set::StackSet)
+        .register(aws::stack_set::StackSetInfo)
         .register(builtin::SetFact)
         .register(builtin::Debug)
         .register(builtin::Assert)
@@ -36,7 +38,6 @@ const REFUSED: &[&str] = &[
     "uri",
     "s3_bucket",
     "iam_role",
-    "cloudformation_stack_set",
 ];
 
 #[cfg(test)]
@@ -63,8 +64,17 @@ mod tests {
             "debug"
         );
         assert!(registry.find("cloudformaton").is_none());
-        assert!(registry.is_refused("community.aws.cloudformation_stack_set"));
-        assert_eq!(registry.group("aws").count(), 3);
+        assert_eq!(
+            registry
+                .find("cloudformation_stack_set")
+                .unwrap()
+                .spec()
+                .fqcn,
+            "community.aws.cloudformation_stack_set"
+        );
+        assert!(!registry.is_refused("community.aws.cloudformation_stack_set"));
+        assert!(registry.is_refused("community.aws.iam_role"));
+        assert_eq!(registry.group("aws").count(), 5);
     }
 
     #[test]

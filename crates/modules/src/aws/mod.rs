@@ -6,6 +6,7 @@ pub(crate) mod cloudformation;
 pub(crate) mod cloudformation_info;
 mod context;
 pub(crate) mod preflight;
+pub(crate) mod stack_set;
 
 use std::sync::Arc;
 

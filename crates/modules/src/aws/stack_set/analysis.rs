@@ -1,0 +1,239 @@
+//! What a stack set task tells the graph before running: where it acts
+//! (the administrator account), what it manages (the stack set) and the
+//! exports of its template, as far as they can be known then.
+//!
+//! Exports are per account and region: each stack instance publishes the
+//! template's exports in its own account and region. The graph matches an
+//! export with an import in the account a task acts in, and before running
+//! it knows accounts by profile, not by id, so it cannot tell which
+//! profile's account a target account id is. What is given: when the
+//! accounts and regions are known before running, the export names each
+//! instance would publish (account ids and regions filled in), listed in
+//! the administrator account. A task of the administrator account that
+//! imports one of them waits for the stack set (right when that account is
+//! one of the targets, an extra wait otherwise); stacks in the target
+//! accounts are not ordered by them (see docs/playbooks.md).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use runbook_module::{
+    find_file, Analysis, ErrorKind, Json, Known, Location, Owned, Placement, PlaybookDir,
+    PlaybookError, StaticFacts,
+};
+
+use super::spec::{accounts_of, string_list, TEMPLATE_DIRS};
+
+/// The stand-in for an instance's stack name, which CloudFormation
+/// chooses (`StackSet-<name>-<id>`): names that use it are not known.
+const STACK_NAME_PLACEHOLDER: &str = "<stack of a stack set instance>";
+
+pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
+    let placement = super::super::placement(cx);
+    let name = cx.text_now("name").now().flatten();
+    let absent = cx.text_now("state").now().flatten().as_deref() == Some("absent");
+    let mut facts = StaticFacts {
+        placement: placement.clone(),
+        ..StaticFacts::default()
+    };
+    let template = read_template(cx, &mut facts.inputs);
+    if !absent {
+        facts.settings = settings(cx);
+    }
+    match (&placement, &name) {
+        (Placement::Account(_), Some(name)) => facts.owns.push(Owned {
+            kind: "stack set",
+            name: name.clone(),
+        }),
+        (Placement::Later, _) => {
+            cx.warn(
+                PlaybookError::new(
+                    ErrorKind::Unsupported,
+                    "the profile, region or endpoint depends on another task's result, so the stack set's administrator account is not known before running: tasks on the same stack set are not ordered by it",
+                )
+                .help("add `depends_on` if the order matters"),
+            );
+            return facts;
+        }
+        _ => {}
+    }
+    let (Some(template), false) = (template, absent) else {
+        return facts;
+    };
+    if !template.imports.is_empty() {
+        cx.warn(
+            PlaybookError::new(
+                ErrorKind::Unsupported,
+                "the stack set's template imports exports (Fn::ImportValue): each instance imports in its own account and region, which runbook does not check before running nor order by",
+            )
+            .help("deploy the exporters before this task (`depends_on`)"),
+        );
+    }
+    let service =
+        cx.text_now("permission_model").now().flatten().as_deref() == Some("SERVICE_MANAGED");
+    if service || template.exports.is_empty() {
+        return facts;
+    }
+    let (Known::Now(Some(accounts)), Known::Now(Some(regions))) =
+        (cx.option_now("accounts"), cx.option_now("regions"))
+    else {
+        return facts;
+    };
+    // Problems with them are reported by `check` and when the task runs.
+    let accounts = accounts_of(&accounts, "accounts").unwrap_or_default();
+    let regions = string_list(&regions, "regions").unwrap_or_default();
+    let mut parameters = IndexMap::new();
+    if let Known::Now(Some(Json::Object(given))) = cx.option_now("parameters") {
+        for (key, value) in given {
+            if let Some(value) = runbook_cfn::parameter_value(&value) {
+                parameters.insert(key, value);
+            }
+        }
+    }
+    let mut unresolved = Vec::new();
+    for account in &accounts {
+        for region in &regions {
+            let ctx = runbook_cfn::NameContext {
+                stack_name: STACK_NAME_PLACEHOLDER.into(),
+                region: region.clone(),
+                account_id: account.clone(),
+                partition: "aws".into(),
+                parameters: parameters.clone(),
+            };
+            for export in &template.exports {
+                match runbook_cfn::resolve_name(&export.expr, &ctx, &template) {
+                    Some(name) if !name.contains(STACK_NAME_PLACEHOLDER) => {
+                        if !facts.exports.contains(&name) {
+                            facts.exports.push(name);
+                        }
+                    }
+                    _ => {
+                        let output = export.output.clone().unwrap_or_else(|| "?".into());
+                        if !unresolved.contains(&output) {
+                            unresolved.push(output);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for output in unresolved {
+        cx.warn(
+            PlaybookError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "the export name of output `{output}` cannot be worked out before running, so tasks importing it are not ordered after this stack set"
+                ),
+            )
+            .help("add `depends_on` to the importing tasks"),
+        );
+    }
+    facts
+}
+
+/// Every option but where the stack set is, when all are known before
+/// running: two tasks on one stack set that want it differently would
+/// change it back and forth on every run (the graph says so).
+fn settings(cx: &mut Analysis<'_>) -> Option<Json> {
+    let mut out = serde_json::Map::new();
+    let args: Vec<(String, runbook_module::Arg)> = cx
+        .args
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "profile" | "region" | "endpoint_url" | "state"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, arg) in args {
+        let value = cx.engine.render(&arg.value, cx.scope).ok()?;
+        out.insert(key, value);
+    }
+    Some(Json::Object(out))
+}
+
+/// The template, read and parsed when its path or body is known before
+/// running; a template that does not parse is an error with its place.
+fn read_template(
+    cx: &mut Analysis<'_>,
+    inputs: &mut Vec<std::path::PathBuf>,
+) -> Option<Arc<runbook_cfn::Template>> {
+    if let Some(arg) = cx.args.get("template").cloned() {
+        let Known::Now(Json::String(path)) = cx.render_now(&arg) else {
+            return None;
+        };
+        let found = find_file(cx.search, &path, TEMPLATE_DIRS, PlaybookDir::Only);
+        let source = match &found {
+            Ok(full) => std::fs::read_to_string(full)
+                .map_err(|e| (full.display().to_string(), e.to_string())),
+            Err(looked) => Err((
+                looked
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                "not found".to_string(),
+            )),
+        };
+        if let Ok(full) = &found {
+            // A saved plan checks that the template has not changed.
+            inputs.push(full.clone());
+        }
+        return match source {
+            Ok(source) => parse(cx, &source, found.ok().as_deref(), &arg.location),
+            Err((looked, e)) => {
+                cx.error(
+                    PlaybookError::new(
+                        ErrorKind::Io,
+                        format!("template file `{path}` cannot be read (looked at {looked}): {e}"),
+                    )
+                    .at(arg.location.clone())
+                    .help("a relative `template` path is found from the playbook's directory (in a role: its files/, templates/ and directory first)"),
+                );
+                None
+            }
+        };
+    }
+    if let Some(arg) = cx.args.get("template_body").cloned() {
+        let body = match cx.render_now(&arg).now()? {
+            Json::String(s) => s,
+            other @ Json::Object(_) => other.to_string(),
+            _ => return None,
+        };
+        return parse(cx, &body, None, &arg.location);
+    }
+    None
+}
+
+fn parse(
+    cx: &mut Analysis<'_>,
+    source: &str,
+    file: Option<&Path>,
+    location: &Location,
+) -> Option<Arc<runbook_cfn::Template>> {
+    match runbook_cfn::parse(source) {
+        Ok(template) => Some(Arc::new(template)),
+        Err(err) => {
+            let (message, at) = match (file, err.span) {
+                (Some(file), Some(span)) => (
+                    format!("CloudFormation template error: {}", err.message),
+                    Location {
+                        file: Arc::new(file.to_path_buf()),
+                        span,
+                    },
+                ),
+                (None, Some(span)) => (
+                    format!(
+                        "CloudFormation template error at line {}, column {} of the template body: {}",
+                        span.line, span.column, err.message
+                    ),
+                    location.clone(),
+                ),
+                (_, None) => (
+                    format!("CloudFormation template error: {}", err.message),
+                    location.clone(),
+                ),
+            };
+            cx.error(PlaybookError::new(ErrorKind::Syntax, message).at(at));
+            None
+        }
+    }
+}
