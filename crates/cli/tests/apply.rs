@@ -315,25 +315,28 @@ fn a_template_cloudformation_rejects_fails_the_task() {
 }
 
 /// moto leaves a stack whose template it cannot evaluate in
-/// CREATE_IN_PROGRESS for ever (docs/moto.md): the wait says what it waits
-/// for, then gives up at the deadline with what to do.
+/// CREATE_IN_PROGRESS for ever and answers the SDK's retry of the create
+/// with AlreadyExistsException (docs/moto.md), which runbook takes for
+/// another creator: the wait says what it waits for, then gives up at the
+/// deadline with what to do.
 #[test]
 fn a_stack_that_never_settles_is_reported_while_waiting_then_times_out() {
     let moto = Moto::start();
     let stuck = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Ref Missing\n";
     let play = "- hosts: localhost\n  tasks:\n    - name: stuck\n      amazon.aws.cloudformation: {stack_name: stuck, profile: cicd, template: stuck.yml}\n";
     let (_dir, playbook) = scratch(&[("play.yml", play), ("stuck.yml", stuck)]);
-    let run = apply(&moto, &playbook, &["-v", "--wait-timeout", "33"]);
+    let path = playbook.to_str().expect("utf-8 path");
+    let run = runbook(Some(&moto), &["apply", path, "-v", "--wait-timeout", "33"]);
     run.assert_code(2);
     assert!(
         run.stdout.contains(
-            "still CREATE_IN_PROGRESS after 30s: waiting for CloudFormation to finish create"
+            "still CREATE_IN_PROGRESS after 30s: waiting for CloudFormation to finish its current operation"
         ),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout.contains("timed out after 33s waiting for stack stuck to finish create (status CREATE_IN_PROGRESS); it is still going in AWS: run again to pick it up, or raise --wait-timeout"),
+        run.stdout.contains("timed out after 33s waiting for stack stuck to finish its current operation (status CREATE_IN_PROGRESS); it is still going in AWS: run again to pick it up, or raise --wait-timeout"),
         "{}",
         run.stdout
     );

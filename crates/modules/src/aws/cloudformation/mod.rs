@@ -11,8 +11,10 @@ mod directory;
 mod plan;
 mod spec;
 mod wait;
+mod watch;
 
 pub(crate) use directory::StackDirectory;
+pub(crate) use watch::Watches;
 
 use std::collections::HashSet;
 
@@ -30,8 +32,6 @@ use super::{AwsContext, RunnerSettings, CONNECTION, GROUP, UNSUPPORTED_CONNECTIO
 use diff::{compare, Deployed, Plan};
 use spec::StackSpec;
 use wait::{succeeded, Settled};
-
-use runbook_aws::retry::RETRIES as CALL_RETRIES;
 
 /// How many times a task reads its stack again when the stack changed under
 /// it (another run created it or holds it) before it gives up.
@@ -179,6 +179,7 @@ pub(crate) struct Api<'a> {
     settings: &'a RunnerSettings,
     sink: &'a dyn Progress,
     directory: &'a StackDirectory,
+    watches: &'a watch::Watches,
     /// Something reads this task's events or resources: fetch them.
     wants_events: bool,
     /// `--diff`: show the resource plan and the template's text diff.
@@ -208,21 +209,11 @@ where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    let retried = runbook_aws::describe(err).retryable;
+    let advice = runbook_aws::retry::advice(err);
     let err = AwsError::from_sdk(api.target, operation, err);
     let mut message = format!("stack {}: {err}", api.stack);
-    match &err {
-        AwsError::Throttled { .. } => message.push_str(&format!(
-            " (AWS kept throttling through {CALL_RETRIES} retries: lower --forks, or try again later)"
-        )),
-        AwsError::Network { .. } if retried => message.push_str(&format!(
-            " (still failing after {CALL_RETRIES} retries: check the network and the endpoint, then run again)"
-        )),
-        // Refused, or an endpoint that cannot be used: not worth retrying.
-        AwsError::Network { .. } => message.push_str(
-            " (nothing answers there: check `endpoint_url`, AWS_ENDPOINT_URL and the network, then run again)",
-        ),
-        _ => {}
+    if let Some(advice) = advice {
+        message.push_str(&format!(" ({advice})"));
     }
     message
 }
@@ -682,6 +673,7 @@ async fn run(
         settings: &runner.settings,
         sink: call.progress,
         directory: &runner.directory,
+        watches: &runner.watches,
         wants_events: call.reads.may_read("events") || call.reads.may_read("stack_resources"),
         diff: call.diff,
         pseudo: runbook_cfn::plan::Pseudo {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::types::StackEvent;
 
+use super::watch::Ticket;
 use super::Api;
 
 /// How a wait ended.
@@ -43,11 +44,11 @@ pub fn pause(first: Duration, max: Duration, n: u32) -> Duration {
 }
 
 impl Api<'_> {
-    /// Polls until the stack leaves `*_IN_PROGRESS`, or `--wait-timeout`.
-    /// A poll comes every 5 % of the time waited so far (at least
-    /// `first_poll`, at most `max_poll`), so a stack's end is seen within
-    /// 0.5 s or 5 % of its operation; its events are fetched only when
-    /// progress is shown, and at most every few seconds.
+    /// Waits until the stack leaves `*_IN_PROGRESS`, or `--wait-timeout`.
+    /// The account's waiters share one poll (watch.rs), paced so that each
+    /// sees its stack's end within 0.5 s or 5 % of its time waited; events
+    /// are fetched only when progress is shown, and at most every few
+    /// seconds.
     pub async fn wait(&self, doing: &str, seen: &mut HashSet<String>) -> Result<Settled, String> {
         let begun = Instant::now();
         let deadline = begun
@@ -56,10 +57,12 @@ impl Api<'_> {
         let mut last_events: Option<Instant> = None;
         let mut status_since: Option<(String, Instant)> = None;
         let mut told = Instant::now();
+        let mut ticket: Option<Ticket> = None;
+        let mut joined = false;
+        let Some(mut stack) = self.describe().await? else {
+            return Ok(Settled::Gone);
+        };
         loop {
-            let Some(stack) = self.describe().await? else {
-                return Ok(Settled::Gone);
-            };
             if !in_progress(&stack.status) {
                 return Ok(Settled::Status(Box::new(stack)));
             }
@@ -85,7 +88,10 @@ impl Api<'_> {
                     ));
                 }
             }
-            if self.sink.wants() && last_events.is_none_or(|t| now - t >= EVENTS_EVERY) {
+            if self.sink.wants()
+                && last_events.is_none_or(|t| now - t >= EVENTS_EVERY)
+                && self.watches.may_read_events(self.target)
+            {
                 last_events = Some(now);
                 self.stream_events(seen).await;
             }
@@ -97,12 +103,36 @@ impl Api<'_> {
                     stack.status
                 ));
             }
-            let waited = now - begun;
-            let pause = (waited / 20)
-                .max(self.settings.first_poll)
-                .min(self.settings.max_poll)
-                .min(deadline - now);
-            tokio::time::sleep(pause).await;
+            if !joined {
+                joined = true;
+                ticket = self.watches.join(self.target, &self.client, self.settings);
+            }
+            let left = deadline - now;
+            match &mut ticket {
+                Some(shared) => match tokio::time::timeout(left, shared.next()).await {
+                    // The deadline: reported above with the last status seen.
+                    Err(_) => continue,
+                    Ok(snapshot) if snapshot.failed => ticket = None,
+                    Ok(snapshot) => {
+                        if let Some(status) = snapshot.in_progress.get(self.stack) {
+                            stack.status = status.clone();
+                            continue;
+                        }
+                        // Out of the list: settled (or not listed yet).
+                    }
+                },
+                None => {
+                    let pause = ((now - begun) / 20)
+                        .max(self.settings.first_poll)
+                        .min(self.settings.max_poll)
+                        .min(left);
+                    tokio::time::sleep(pause).await;
+                }
+            }
+            stack = match self.describe().await? {
+                Some(stack) => stack,
+                None => return Ok(Settled::Gone),
+            };
         }
     }
 

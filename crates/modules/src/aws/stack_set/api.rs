@@ -76,6 +76,25 @@ pub struct Finished {
 }
 
 impl Api<'_> {
+    /// Sends a call with runbook's retries (shown as progress) on top of
+    /// the SDK's; `send` builds it anew each time with the same token.
+    async fn retrying<T, E, R, F, Fut>(
+        &self,
+        operation: &str,
+        send: F,
+    ) -> Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>>,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        runbook_aws::retry::with_retries(operation, send, |retry| {
+            self.sink.progress(retry.to_string())
+        })
+        .await
+    }
+
     fn error<E, R>(
         &self,
         operation: &str,
@@ -83,12 +102,13 @@ impl Api<'_> {
     ) -> String
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
+        let advice = runbook_aws::retry::advice(err);
         let err = AwsError::from_sdk(self.target, operation, err);
         let mut message = format!("stack set {}: {err}", self.name);
-        if err.is_transient() {
-            message.push_str(" (AWS kept throttling or the network failed after retries; lower --forks or try again)");
+        if let Some(advice) = advice {
+            message.push_str(&format!(" ({advice})"));
         }
         message
     }
@@ -100,7 +120,7 @@ impl Api<'_> {
     ) -> Refusal
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         let failure = runbook_aws::describe(err);
         match failure.code.as_deref() {
@@ -118,11 +138,13 @@ impl Api<'_> {
     /// The stack set, or `None` when there is none (or it was deleted).
     pub async fn describe(&self) -> Result<Option<(Deployed, Json)>, String> {
         match self
-            .client
-            .describe_stack_set()
-            .stack_set_name(self.name)
-            .set_call_as(self.call_as.clone())
-            .send()
+            .retrying("DescribeStackSet", || {
+                self.client
+                    .describe_stack_set()
+                    .stack_set_name(self.name)
+                    .set_call_as(self.call_as.clone())
+                    .send()
+            })
             .await
         {
             Ok(out) => Ok(out
@@ -218,12 +240,14 @@ impl Api<'_> {
         let mut not_found = 0u32;
         loop {
             let out = self
-                .client
-                .describe_stack_set_operation()
-                .stack_set_name(self.name)
-                .operation_id(id)
-                .set_call_as(self.call_as.clone())
-                .send()
+                .retrying("DescribeStackSetOperation", || {
+                    self.client
+                        .describe_stack_set_operation()
+                        .stack_set_name(self.name)
+                        .operation_id(id)
+                        .set_call_as(self.call_as.clone())
+                        .send()
+                })
                 .await;
             let operation = match out {
                 Ok(out) => out.stack_set_operation().cloned(),
@@ -333,51 +357,57 @@ impl Api<'_> {
 
     pub async fn create_stack_set(&self, spec: &StackSetSpec) -> Result<(), Refusal> {
         self.sink.progress("creating stack set".into());
-        self.client
-            .create_stack_set()
-            .stack_set_name(self.name)
-            .set_description(spec.description.clone())
-            .set_template_body(spec.body.clone())
-            .set_template_url(spec.url.clone())
-            .set_parameters(Some(parameters_of(spec)))
-            .set_tags(tags_of(spec))
-            .set_capabilities(capabilities_of(spec))
-            .set_administration_role_arn(spec.administration_role_arn.clone())
-            .set_execution_role_name(spec.execution_role_name.clone())
-            .permission_model(permission_model(spec.permission_model))
-            .set_auto_deployment(spec.auto_deployment.map(auto_deployment))
-            .set_managed_execution(spec.managed_execution.map(managed_execution))
-            .set_call_as(self.call_as.clone())
-            .client_request_token(request_token("CreateStackSet"))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| self.refusal("CreateStackSet", &err))
+        let token = request_token("CreateStackSet");
+        self.retrying("CreateStackSet", || {
+            self.client
+                .create_stack_set()
+                .stack_set_name(self.name)
+                .set_description(spec.description.clone())
+                .set_template_body(spec.body.clone())
+                .set_template_url(spec.url.clone())
+                .set_parameters(Some(parameters_of(spec)))
+                .set_tags(tags_of(spec))
+                .set_capabilities(capabilities_of(spec))
+                .set_administration_role_arn(spec.administration_role_arn.clone())
+                .set_execution_role_name(spec.execution_role_name.clone())
+                .permission_model(permission_model(spec.permission_model))
+                .set_auto_deployment(spec.auto_deployment.map(auto_deployment))
+                .set_managed_execution(spec.managed_execution.map(managed_execution))
+                .set_call_as(self.call_as.clone())
+                .client_request_token(token.clone())
+                .send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| self.refusal("CreateStackSet", &err))
     }
 
     /// One UpdateStackSet of every instance. Returns the operation id
     /// CloudFormation answers with.
     pub async fn update_stack_set(&self, spec: &StackSetSpec) -> Result<String, Refusal> {
         let template_given = spec.body.is_some() || spec.url.is_some();
+        let token = request_token("UpdateStackSet");
         let out = self
-            .client
-            .update_stack_set()
-            .stack_set_name(self.name)
-            .set_description(spec.description.clone())
-            .set_template_body(spec.body.clone())
-            .set_template_url(spec.url.clone())
-            .set_use_previous_template((!template_given).then_some(true))
-            .set_parameters(Some(parameters_of(spec)))
-            .set_tags(tags_of(spec))
-            .set_capabilities(capabilities_of(spec))
-            .set_administration_role_arn(spec.administration_role_arn.clone())
-            .set_execution_role_name(spec.execution_role_name.clone())
-            .set_auto_deployment(spec.auto_deployment.map(auto_deployment))
-            .set_managed_execution(spec.managed_execution.map(managed_execution))
-            .set_operation_preferences(preferences(&spec.preferences, &spec.regions))
-            .set_call_as(self.call_as.clone())
-            .operation_id(request_token("UpdateStackSet"))
-            .send()
+            .retrying("UpdateStackSet", || {
+                self.client
+                    .update_stack_set()
+                    .stack_set_name(self.name)
+                    .set_description(spec.description.clone())
+                    .set_template_body(spec.body.clone())
+                    .set_template_url(spec.url.clone())
+                    .set_use_previous_template((!template_given).then_some(true))
+                    .set_parameters(Some(parameters_of(spec)))
+                    .set_tags(tags_of(spec))
+                    .set_capabilities(capabilities_of(spec))
+                    .set_administration_role_arn(spec.administration_role_arn.clone())
+                    .set_execution_role_name(spec.execution_role_name.clone())
+                    .set_auto_deployment(spec.auto_deployment.map(auto_deployment))
+                    .set_managed_execution(spec.managed_execution.map(managed_execution))
+                    .set_operation_preferences(preferences(&spec.preferences, &spec.regions))
+                    .set_call_as(self.call_as.clone())
+                    .operation_id(token.clone())
+                    .send()
+            })
             .await
             .map_err(|err| self.refusal("UpdateStackSet", &err))?;
         Ok(out.operation_id().unwrap_or_default().to_string())
@@ -389,17 +419,20 @@ impl Api<'_> {
         targets: &Targets,
     ) -> Result<String, Refusal> {
         let (accounts, deployment) = split_targets(spec.permission_model, targets);
+        let token = request_token("CreateStackInstances");
         let out = self
-            .client
-            .create_stack_instances()
-            .stack_set_name(self.name)
-            .set_accounts(accounts)
-            .set_deployment_targets(deployment)
-            .set_regions(Some(targets.regions.clone()))
-            .set_operation_preferences(preferences(&spec.preferences, &targets.regions))
-            .set_call_as(self.call_as.clone())
-            .operation_id(request_token("CreateStackInstances"))
-            .send()
+            .retrying("CreateStackInstances", || {
+                self.client
+                    .create_stack_instances()
+                    .stack_set_name(self.name)
+                    .set_accounts(accounts.clone())
+                    .set_deployment_targets(deployment.clone())
+                    .set_regions(Some(targets.regions.clone()))
+                    .set_operation_preferences(preferences(&spec.preferences, &targets.regions))
+                    .set_call_as(self.call_as.clone())
+                    .operation_id(token.clone())
+                    .send()
+            })
             .await
             .map_err(|err| self.refusal("CreateStackInstances", &err))?;
         Ok(out.operation_id().unwrap_or_default().to_string())
@@ -411,17 +444,20 @@ impl Api<'_> {
         targets: &Targets,
     ) -> Result<String, Refusal> {
         let (accounts, deployment) = split_targets(spec.permission_model, targets);
+        let token = request_token("UpdateStackInstances");
         let out = self
-            .client
-            .update_stack_instances()
-            .stack_set_name(self.name)
-            .set_accounts(accounts)
-            .set_deployment_targets(deployment)
-            .set_regions(Some(targets.regions.clone()))
-            .set_operation_preferences(preferences(&spec.preferences, &targets.regions))
-            .set_call_as(self.call_as.clone())
-            .operation_id(request_token("UpdateStackInstances"))
-            .send()
+            .retrying("UpdateStackInstances", || {
+                self.client
+                    .update_stack_instances()
+                    .stack_set_name(self.name)
+                    .set_accounts(accounts.clone())
+                    .set_deployment_targets(deployment.clone())
+                    .set_regions(Some(targets.regions.clone()))
+                    .set_operation_preferences(preferences(&spec.preferences, &targets.regions))
+                    .set_call_as(self.call_as.clone())
+                    .operation_id(token.clone())
+                    .send()
+            })
             .await
             .map_err(|err| self.refusal("UpdateStackInstances", &err))?;
         Ok(out.operation_id().unwrap_or_default().to_string())
@@ -435,18 +471,21 @@ impl Api<'_> {
         retain_stacks: bool,
     ) -> Result<String, Refusal> {
         let (accounts, deployment) = split_targets(model, targets);
+        let token = request_token("DeleteStackInstances");
         let out = self
-            .client
-            .delete_stack_instances()
-            .stack_set_name(self.name)
-            .set_accounts(accounts)
-            .set_deployment_targets(deployment)
-            .set_regions(Some(targets.regions.clone()))
-            .retain_stacks(retain_stacks)
-            .set_operation_preferences(preferences(preferences_of, &targets.regions))
-            .set_call_as(self.call_as.clone())
-            .operation_id(request_token("DeleteStackInstances"))
-            .send()
+            .retrying("DeleteStackInstances", || {
+                self.client
+                    .delete_stack_instances()
+                    .stack_set_name(self.name)
+                    .set_accounts(accounts.clone())
+                    .set_deployment_targets(deployment.clone())
+                    .set_regions(Some(targets.regions.clone()))
+                    .retain_stacks(retain_stacks)
+                    .set_operation_preferences(preferences(preferences_of, &targets.regions))
+                    .set_call_as(self.call_as.clone())
+                    .operation_id(token.clone())
+                    .send()
+            })
             .await
             .map_err(|err| self.refusal("DeleteStackInstances", &err))?;
         Ok(out.operation_id().unwrap_or_default().to_string())
@@ -454,14 +493,16 @@ impl Api<'_> {
 
     pub async fn delete_stack_set(&self) -> Result<(), Refusal> {
         self.sink.progress("deleting stack set".into());
-        self.client
-            .delete_stack_set()
-            .stack_set_name(self.name)
-            .set_call_as(self.call_as.clone())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| self.refusal("DeleteStackSet", &err))
+        self.retrying("DeleteStackSet", || {
+            self.client
+                .delete_stack_set()
+                .stack_set_name(self.name)
+                .set_call_as(self.call_as.clone())
+                .send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| self.refusal("DeleteStackSet", &err))
     }
 }
 
