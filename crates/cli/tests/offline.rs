@@ -98,6 +98,21 @@ fn bad_extra_vars_exit_5() {
 fn bad_flags_exit_5() {
     runbook(None, &["validate", "--no-such-flag", "x.yml"]).assert_code(5);
     runbook(None, &["apply", "x.yml", "--forks", "0"]).assert_code(5);
+    // Numbers that would overflow a deadline or make no sense are refused
+    // before anything is read, naming the range.
+    for (flag, value) in [
+        ("--wait-timeout", "18446744073709551615"),
+        ("--wait-timeout", "604801"),
+        ("--wait-timeout", "0"),
+        ("--forks", "257"),
+        ("--max-attempts", "101"),
+        ("--max-attempts", "0"),
+    ] {
+        let run = runbook(None, &["apply", "x.yml", flag, value]);
+        run.assert_code(5);
+        assert!(run.stderr.contains(&format!("for '{flag}")), "{}", run.stderr);
+    }
+    runbook(None, &["apply", "--help"]).assert_code(0);
 }
 
 #[test]

@@ -76,6 +76,16 @@ pub(crate) fn placement(cx: &mut Analysis<'_>) -> Placement {
     }
 }
 
+/// The instant `wait` from now, or a day past the longest wait runbook
+/// allows (`--wait-timeout` is at most 7 days) when the sum overflows:
+/// `Instant + Duration` panics on overflow.
+pub(crate) fn deadline_after(wait: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(std::time::Duration::from_secs(8 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 /// The run's AWS context; a run without one is a bug in the caller.
 pub(crate) fn context(services: &Services) -> Result<Arc<AwsContext>, ModuleFailure> {
     services.get::<AwsContext>().ok_or_else(|| {
@@ -99,4 +109,18 @@ pub(crate) fn target_label(args: &IndexMap<String, Json>, services: &Services) -
         label.push_str(&format!(" {region}"));
     }
     Some(label)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_deadline_never_overflows() {
+        let before = Instant::now();
+        assert!(super::deadline_after(Duration::from_secs(60)) >= before + Duration::from_secs(60));
+        // `Instant + Duration::MAX` panics; the deadline is far away instead.
+        let far = super::deadline_after(Duration::MAX);
+        assert!(far >= before + Duration::from_secs(7 * 24 * 3600));
+    }
 }

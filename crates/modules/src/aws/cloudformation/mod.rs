@@ -893,7 +893,7 @@ async fn change_set(
         .send()
         .await
         .map_err(|err| aws_error(api, "CreateChangeSet", &err))?;
-    let deadline = std::time::Instant::now() + api.settings.wait_timeout;
+    let deadline = super::deadline_after(api.settings.wait_timeout);
     let mut polls = 0;
     let (status, reason, changes) = loop {
         let out = api

@@ -39,7 +39,7 @@ pub fn pause(first: Duration, max: Duration, n: u32) -> Duration {
 impl Api<'_> {
     /// Polls until the stack leaves `*_IN_PROGRESS`, or `--wait-timeout`.
     pub async fn wait(&self, doing: &str, seen: &mut HashSet<String>) -> Result<Settled, String> {
-        let deadline = Instant::now() + self.settings.wait_timeout;
+        let deadline = super::super::deadline_after(self.settings.wait_timeout);
         let mut polls = 0u32;
         loop {
             let Some(stack) = self.describe().await? else {
@@ -60,7 +60,7 @@ impl Api<'_> {
                 ));
             }
             let pause =
-                pause(self.settings.first_poll, self.settings.max_poll, polls).min(deadline - now);
+                pause(self.settings.first_poll, self.settings.max_poll, polls).min(deadline.saturating_duration_since(now));
             polls += 1;
             tokio::time::sleep(pause).await;
         }
