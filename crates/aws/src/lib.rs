@@ -10,8 +10,10 @@
 mod error;
 mod pool;
 mod profiles;
+mod regions;
 mod target;
 
 pub use error::{describe, AwsError, ServiceFailure};
 pub use pool::{join_all, ClientPool, Identity, PoolSettings};
+pub use regions::{check_region, is_known_region, KNOWN_REGIONS};
 pub use target::Target;

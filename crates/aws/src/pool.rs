@@ -322,6 +322,17 @@ impl ClientPool {
                         .into(),
             });
         }
+        // A region from the environment or the profile, which the playbook
+        // does not show: checked here, before any call goes to an endpoint
+        // that does not exist.
+        if let Some(region) = config.region() {
+            crate::regions::check_region(region.as_ref()).map_err(|why| AwsError::Config {
+                target: target.clone(),
+                message: format!(
+                    "{why}: set `region` on the task, AWS_REGION, or `region` in the profile to a region of your account"
+                ),
+            })?;
+        }
         let Some(provider) = config.credentials_provider() else {
             return Err(AwsError::Credentials {
                 target: target.clone(),

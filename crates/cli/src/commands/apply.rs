@@ -159,5 +159,6 @@ async fn apply(args: &ApplyArgs, analysed: Analysed) -> Result<(), Error> {
     )
     .await?;
     aws.check_imports(&analysed).await?;
+    aws.check_previous_values(&analysed)?;
     run_reported(&analysed, &aws, args, "apply").await
 }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use runbook_aws::Target;
 use runbook_module::{
-    AccountKey, Analysis, Json, Known, ModuleFailure, OptionKind, OptionSpec, Placement, Services,
+    AccountKey, Analysis, ErrorKind, Json, Known, ModuleFailure, OptionKind, OptionSpec, Placement,
+    PlaybookError, Services,
 };
 
 pub use context::{AwsContext, RunnerSettings};
@@ -58,13 +59,21 @@ pub(crate) fn target_of_key(key: &AccountKey) -> Target {
     }
 }
 
-/// Where an AWS task acts, from its options as far as they are known.
+/// Where an AWS task acts, from its options as far as they are known. A
+/// region known now must be one AWS has.
 pub(crate) fn placement(cx: &mut Analysis<'_>) -> Placement {
-    match (
-        cx.text_now("profile"),
-        cx.text_now("region"),
-        cx.text_now("endpoint_url"),
-    ) {
+    let region = cx.text_now("region");
+    if let (Known::Now(Some(name)), Some(arg)) = (&region, cx.args.get("region")) {
+        if let Err(why) = runbook_aws::check_region(name) {
+            let location = arg.location.clone();
+            cx.error(
+                PlaybookError::new(ErrorKind::Schema, format!("option `region`: {why}"))
+                    .at(location)
+                    .help("regions are named like us-east-1 or eu-west-3"),
+            );
+        }
+    }
+    match (cx.text_now("profile"), region, cx.text_now("endpoint_url")) {
         (Known::Now(profile), Known::Now(region), Known::Now(endpoint_url)) => {
             Placement::Account(AccountKey {
                 profile,

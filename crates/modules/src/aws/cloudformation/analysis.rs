@@ -21,6 +21,9 @@ pub(crate) struct StackFacts {
     /// Template parameter values known before running, as CloudFormation
     /// will receive them.
     pub parameters: IndexMap<String, String>,
+    /// Parameters given `use_previous_value: true`, and where.
+    pub previous_values: Vec<String>,
+    pub parameters_at: Option<Location>,
 }
 
 pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
@@ -31,6 +34,14 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         ..StackFacts::default()
     };
     if let Some(arg) = cx.args.get("template_parameters").cloned() {
+        stack.parameters_at = Some(arg.location.clone());
+        if let Json::Object(raw) = &arg.value {
+            stack.previous_values = raw
+                .iter()
+                .filter(|(_, v)| uses_previous_value(v))
+                .map(|(k, _)| k.clone())
+                .collect();
+        }
         match cx.render_now(&arg) {
             Known::Now(Json::Object(params)) => {
                 for (key, value) in params {
@@ -54,6 +65,7 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         }
     }
     stack.template = read_template(cx);
+    check_rendered(cx);
 
     let mut facts = StaticFacts {
         placement: placement.clone(),
@@ -131,6 +143,37 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
     }
     facts.detail = Some(Arc::new(stack));
     facts
+}
+
+/// `{use_previous_value: true}` as written (also `yes`, `True`, ...).
+fn uses_previous_value(value: &Json) -> bool {
+    match value {
+        Json::Object(map) => runbook_module::schema::flag(map.get("use_previous_value")) == Some(true),
+        _ => false,
+    }
+}
+
+/// The checked options that hold templates, when they render now (from
+/// vars and -e): what CloudFormation would refuse, before running. Values
+/// written without templates were checked when the playbook was loaded.
+fn check_rendered(cx: &mut Analysis<'_>) {
+    for option in super::validate::CHECKED {
+        let Some(arg) = cx.args.get(option).cloned() else {
+            continue;
+        };
+        if !super::validate::holds_template(&arg.value) {
+            continue;
+        }
+        if let Known::Now(Some(value)) = cx.option_now(option) {
+            if let Some(problem) = super::validate::option_problem(option, &value, false) {
+                cx.error(
+                    PlaybookError::new(ErrorKind::Schema, problem)
+                        .at(arg.location.clone())
+                        .help(super::validate::help(option)),
+                );
+            }
+        }
+    }
 }
 
 fn read_template(cx: &mut Analysis<'_>) -> Option<Arc<runbook_cfn::Template>> {

@@ -9,8 +9,10 @@ mod analysis;
 mod diff;
 mod directory;
 mod spec;
+mod validate;
 mod wait;
 
+pub(crate) use analysis::StackFacts;
 pub(crate) use directory::StackDirectory;
 
 use std::collections::HashSet;
@@ -128,6 +130,7 @@ impl Module for CloudFormation {
                 "state=present needs one of `template`, `template_body` or `template_url`",
             ));
         }
+        errors.extend(validate::written(args));
         errors
     }
 
@@ -619,6 +622,7 @@ async fn present(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Report,
     }
 
     let Some(stack) = existing else {
+        validate::previous_values_need_a_stack(&spec.name, &spec.parameters)?;
         return if check {
             Ok(create_plan(spec))
         } else {
