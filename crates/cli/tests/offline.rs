@@ -110,7 +110,11 @@ fn bad_flags_exit_5() {
     ] {
         let run = runbook(None, &["apply", "x.yml", flag, value]);
         run.assert_code(5);
-        assert!(run.stderr.contains(&format!("for '{flag}")), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("for '{flag}")),
+            "{}",
+            run.stderr
+        );
     }
     runbook(None, &["apply", "--help"]).assert_code(0);
 }

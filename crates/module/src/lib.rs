@@ -15,7 +15,7 @@ pub mod schema;
 use indexmap::IndexMap;
 
 pub use analysis::{
-    not_known_yet, AccountKey, Analysis, Import, Known, Owned, Placement, StaticFacts,
+    not_known_yet, AccountKey, Analysis, Import, Known, KnownKeys, Owned, Placement, StaticFacts,
     REGION_PLACEHOLDER,
 };
 pub use call::{

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 use runbook_module::{
-    find_file, Analysis, ErrorKind, Import, Json, Known, Location, Owned, Placement, PlaybookDir,
-    PlaybookError, StaticFacts, REGION_PLACEHOLDER,
+    find_file, Analysis, ErrorKind, Import, Json, Known, KnownKeys, Location, Owned, Placement,
+    PlaybookDir, PlaybookError, StaticFacts, REGION_PLACEHOLDER,
 };
 use runbook_yaml::Span;
 
@@ -69,6 +69,7 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
 
     let mut facts = StaticFacts {
         placement: placement.clone(),
+        result_keys: outputs(cx, &stack).into_iter().collect(),
         ..StaticFacts::default()
     };
     let account = match &placement {
@@ -145,10 +146,37 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
     facts
 }
 
+/// The outputs a present stack will have: its template's `Outputs`, so
+/// that a read of another one is refused before running. Not known when
+/// a transform (a macro, SAM, `Fn::ForEach`) may add outputs.
+fn outputs(cx: &Analysis<'_>, stack: &StackFacts) -> Option<KnownKeys> {
+    let template = stack.template.as_ref()?;
+    if stack.state_absent || template.has_transform {
+        return None;
+    }
+    let keys = match template.body.get("Outputs") {
+        None | Some(Json::Null) => Default::default(),
+        Some(Json::Object(outputs)) => outputs.keys().cloned().collect(),
+        Some(_) => return None,
+    };
+    let source = match cx.args.get("template").map(|a| &a.value) {
+        Some(Json::String(path)) if !path.contains("{{") => format!("its template {path}"),
+        _ => "its template".to_string(),
+    };
+    Some(KnownKeys {
+        field: "stack_outputs".into(),
+        keys,
+        noun: "output",
+        source,
+    })
+}
+
 /// `{use_previous_value: true}` as written (also `yes`, `True`, ...).
 fn uses_previous_value(value: &Json) -> bool {
     match value {
-        Json::Object(map) => runbook_module::schema::flag(map.get("use_previous_value")) == Some(true),
+        Json::Object(map) => {
+            runbook_module::schema::flag(map.get("use_previous_value")) == Some(true)
+        }
         _ => false,
     }
 }

@@ -164,8 +164,12 @@ pub fn written(args: &IndexMap<String, Arg>) -> Vec<PlaybookError> {
 /// What to do about a problem with `option`.
 pub fn help(option: &str) -> &'static str {
     match option {
-        "stack_name" => "stack names are 1 to 128 letters, digits and hyphens, starting with a letter",
-        "capabilities" => "capabilities are CAPABILITY_IAM, CAPABILITY_NAMED_IAM and CAPABILITY_AUTO_EXPAND",
+        "stack_name" => {
+            "stack names are 1 to 128 letters, digits and hyphens, starting with a letter"
+        }
+        "capabilities" => {
+            "capabilities are CAPABILITY_IAM, CAPABILITY_NAMED_IAM and CAPABILITY_AUTO_EXPAND"
+        }
         _ => "give the timeout in whole minutes",
     }
 }
@@ -247,7 +251,13 @@ mod tests {
             .contains("item 1 is a number"));
         assert_eq!(create_timeout(&json!(30), true), Ok(30));
         assert_eq!(create_timeout(&json!("45"), true), Ok(45));
-        for bad in [json!(0), json!(-5), json!(10081), json!(u64::MAX), json!("x")] {
+        for bad in [
+            json!(0),
+            json!(-5),
+            json!(10081),
+            json!(u64::MAX),
+            json!("x"),
+        ] {
             assert!(create_timeout(&bad, true).is_err(), "{bad}");
         }
         assert!(!create_timeout(&json!("-3"), false)

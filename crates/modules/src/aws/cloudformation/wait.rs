@@ -59,8 +59,8 @@ impl Api<'_> {
                     stack.status
                 ));
             }
-            let pause =
-                pause(self.settings.first_poll, self.settings.max_poll, polls).min(deadline.saturating_duration_since(now));
+            let pause = pause(self.settings.first_poll, self.settings.max_poll, polls)
+                .min(deadline.saturating_duration_since(now));
             polls += 1;
             tokio::time::sleep(pause).await;
         }
