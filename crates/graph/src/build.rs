@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use indexmap::IndexMap;
 use petgraph::graph::{DiGraph, NodeIndex};
 use runbook_module::schema::suggest;
-use runbook_module::{AccountKey, Analysis, Owned};
+use runbook_module::{printable, AccountKey, Analysis, Owned};
 use runbook_playbook::{
     ErrorKind, Json, Location, Playbook, PlaybookError, Section, TaskId, VarRank, MAGIC_VARS,
 };
@@ -345,7 +345,7 @@ impl Builder<'_> {
             .at(read.location.clone())
             .help(format!(
                 "{help} (task `{}` is at {})",
-                task.display_name(),
+                printable(&task.display_name()),
                 task.location
             ));
             problems.push((problem, read.required));
@@ -437,7 +437,7 @@ impl Builder<'_> {
             Some(later) => format!(
                 "`{}` is only set by a later task, `{}` ({}); move that task earlier or add `| default(...)`",
                 read.name,
-                self.playbook.tasks[later].display_name(),
+                printable(&self.playbook.tasks[later].display_name()),
                 self.playbook.tasks[later].location
             ),
             None => format!(
@@ -662,7 +662,7 @@ impl Builder<'_> {
                     .at(entry.location.clone())
                     .in_task(task.display_name());
                     if let Some(h) = hint {
-                        err = err.help(format!("did you mean `{h}`?"));
+                        err = err.help(format!("did you mean `{}`?", printable(h)));
                     }
                     self.errors.push(err);
                 }
@@ -767,12 +767,17 @@ impl Builder<'_> {
                     .map(|e| e.weight().to_string())
                     .collect::<Vec<_>>()
                     .join(", ");
-                lines.push(format!(
-                    "`{}` ({}) waits for `{}` ({reason})",
-                    tasks[to.index()].display_name(),
-                    tasks[to.index()].location,
-                    tasks[from.index()].display_name(),
-                ));
+                // One help line per edge: the names inside are made
+                // printable so none of them can start a line of its own.
+                lines.push(
+                    printable(&format!(
+                        "`{}` ({}) waits for `{}` ({reason})",
+                        tasks[to.index()].display_name(),
+                        tasks[to.index()].location,
+                        tasks[from.index()].display_name(),
+                    ))
+                    .into_owned(),
+                );
             }
             let names: Vec<String> = path
                 .iter()

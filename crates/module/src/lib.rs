@@ -11,6 +11,7 @@ mod call;
 mod diagnostic;
 mod registry;
 pub mod schema;
+pub mod text;
 
 use indexmap::IndexMap;
 
@@ -26,6 +27,7 @@ pub use diagnostic::{Arg, ErrorKind, Location, PlaybookError};
 pub use registry::{ModuleRef, Registry};
 
 pub use schema::{ModuleSpec, OptionKind, OptionSpec};
+pub use text::printable;
 
 pub type Json = serde_json::Value;
 

@@ -67,8 +67,8 @@ pub(super) async fn preflight(
         .map(|r| {
             format!(
                 "{} = {}",
-                r.profile.as_deref().unwrap_or("default"),
-                r.account
+                runbook_module::printable(r.profile.as_deref().unwrap_or("default")),
+                runbook_module::printable(&r.account)
             )
         })
         .collect();

@@ -115,9 +115,11 @@ impl StackSpec {
             Some(body) => Some(parse(body).map_err(|e| match e.span {
                 Some(span) => format!(
                     "template error at line {}, column {}: {}",
-                    span.line, span.column, e.message
+                    span.line,
+                    span.column,
+                    runbook_module::printable(&e.message)
                 ),
-                None => format!("template error: {}", e.message),
+                None => format!("template error: {}", runbook_module::printable(&e.message)),
             })?),
             None => None,
         };

@@ -127,12 +127,13 @@ pub fn failed_resources(events: &[StackEvent], since: &HashSet<String>) -> Vec<S
                 .is_some_and(|r| !r.contains("cancelled"))
         })
         .map(|e| {
-            format!(
+            runbook_module::printable(&format!(
                 "{} ({}): {}",
                 e.logical_resource_id().unwrap_or("?"),
                 e.resource_type().unwrap_or("?"),
                 e.resource_status_reason().unwrap_or("")
-            )
+            ))
+            .into_owned()
         })
         .collect()
 }
