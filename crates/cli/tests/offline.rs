@@ -90,7 +90,7 @@ fn bad_extra_vars_exit_5() {
     run.assert_code(5);
     assert_eq!(
         run.stderr,
-        "error: invalid extra vars `-e who`: `who` is not key=value\n   = help: use -e key=value, -e @vars.yml, or -e '{\"key\": \"value\"}'\n"
+        "error: invalid extra vars in -e #1: word 1 is not key=value\n   = help: use -e key=value, -e @vars.yml, or -e '{\"key\": \"value\"}' (values are not shown: they may be secret)\n"
     );
 }
 
