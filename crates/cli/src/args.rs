@@ -10,7 +10,8 @@ Exit codes:
   3   AWS unreachable: unknown profile, missing credentials, failed assume-role
   4   invalid playbook: syntax, unknown module/keyword/option, undefined variable, cycle, template
   5   bad command line or -e value
-  99  interrupted";
+  99  interrupted (Ctrl-C, SIGINT)
+  143 stopped by SIGTERM";
 
 /// A declarative reconciler for AWS CloudFormation: runs Ansible-compatible
 /// playbooks as a task graph, concurrently where the data allows.

@@ -51,9 +51,17 @@ impl LineReporter {
         }
     }
 
-    /// Stops the live display before the recap is printed.
+    /// Stops the live display before the recap is printed: every spinner
+    /// left (a task abandoned by a signal) goes, so that no redraw erases
+    /// what is printed after.
     pub fn finish(&self) {
         if let Some(live) = &self.live {
+            if let Ok(mut bars) = live.bars.lock() {
+                for (_, bar) in bars.drain() {
+                    bar.finish_and_clear();
+                    live.multi.remove(&bar);
+                }
+            }
             let _ = live.multi.clear();
         }
     }
@@ -66,7 +74,7 @@ impl LineReporter {
             Status::Ok => "32",
             Status::Changed => "33",
             Status::Skipped => "36",
-            Status::Failed | Status::Blocked => "1;31",
+            Status::Failed | Status::Blocked | Status::Interrupted => "1;31",
             Status::Rescued => "1;35",
             Status::Ignored => "35",
         };
@@ -189,6 +197,8 @@ struct Counts {
     /// Not run because a task they wait for failed (--keep-going).
     blocked: usize,
     rescued: usize,
+    /// Abandoned while they ran: the run was asked to stop.
+    interrupted: usize,
 }
 
 /// What a loop's items in one account add up to: the worst of them, as
@@ -254,6 +264,7 @@ pub fn recap(summary: &RunSummary) -> String {
                         counts.ignored += 1;
                     }
                     Status::Rescued => counts.rescued += 1,
+                    Status::Interrupted => counts.interrupted += 1,
                     Status::Blocked => {}
                 }
             }
@@ -269,6 +280,9 @@ pub fn recap(summary: &RunSummary) -> String {
         }
         if c.blocked > 0 {
             line.push_str(&format!(" blocked={}", c.blocked));
+        }
+        if c.interrupted > 0 {
+            line.push_str(&format!(" interrupted={}", c.interrupted));
         }
         line
     };

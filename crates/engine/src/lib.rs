@@ -22,7 +22,7 @@ use runbook_module::{ErrorKind, PlaybookError, Services};
 use runbook_modules::{AwsContext, ImportProblem, Reached, RunnerSettings};
 
 pub use analyse::{analyse, Analysed, Inputs};
-pub use error::Error;
+pub use error::{Error, Signal};
 pub use teardown::{teardown, Teardown};
 
 /// How a run talks to AWS.

@@ -43,6 +43,7 @@ pub async fn teardown(
             check: true,
             keep_going: false,
             verbosity: 0,
+            stop: Default::default(),
         },
         Arc::new(Quiet),
     )
@@ -52,7 +53,7 @@ pub async fn teardown(
 
 fn plan(analysed: &Analysed, discovery: &RunSummary) -> Result<Teardown, Error> {
     let playbook = &analysed.playbook;
-    if discovery.failed() || discovery.not_run() > 0 {
+    if discovery.failed() || discovery.not_run() > 0 || discovery.interrupted {
         let problems: Vec<PlaybookError> = discovery
             .records
             .iter()

@@ -8,9 +8,11 @@
 
 mod progress;
 mod report;
+mod stop;
 mod task;
 mod walk;
 
 pub use report::{Event, Reporter, Status};
+pub use stop::Stop;
 pub use task::ItemRecord;
 pub use walk::{run, RunOptions, RunSummary, TaskRecord};

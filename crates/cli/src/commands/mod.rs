@@ -42,8 +42,12 @@ pub fn main() -> i32 {
         Err(err) => {
             report(&printer, &common.playbook, &err);
             let code = exit::code(&err);
-            // Failed tasks are in the run's own report.
-            if !matches!(err, Error::TasksFailed(_)) {
+            // Failed tasks, and a run interrupted while it ran, are in the
+            // run's own report.
+            if !matches!(
+                err,
+                Error::TasksFailed(_) | Error::Interrupted { reported: true, .. }
+            ) {
                 let json = common.output == crate::args::Output::Json;
                 if json || common.report.is_some() {
                     let report = crate::json::error_report(name, &common.playbook, &err, code);
