@@ -33,19 +33,8 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         state_absent: cx.text_now("state").now().flatten().as_deref() == Some("absent"),
         ..StackFacts::default()
     };
-    // The parameter names the task gives, each with whether its value is
-    // written in the playbook; `None` while the mapping itself is unknown.
-    let mut given: Option<Vec<(String, bool)>> = Some(Vec::new());
     if let Some(arg) = cx.args.get("template_parameters").cloned() {
         stack.parameters_at = Some(arg.location.clone());
-        given = match &arg.value {
-            Json::Object(raw) => Some(
-                raw.iter()
-                    .map(|(k, v)| (k.clone(), !super::validate::holds_template(v)))
-                    .collect(),
-            ),
-            _ => None,
-        };
         if let Json::Object(raw) = &arg.value {
             stack.previous_values = raw
                 .iter()
@@ -55,9 +44,6 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         }
         match cx.render_now(&arg) {
             Known::Now(Json::Object(params)) => {
-                if given.is_none() {
-                    given = Some(params.keys().map(|k| (k.clone(), false)).collect());
-                }
                 for (key, value) in params {
                     if let Some(value) = runbook_cfn::parameter_value(&value) {
                         stack.parameters.insert(key, value);
@@ -80,9 +66,6 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
     }
     stack.template = read_template(cx);
     check_rendered(cx);
-    if let Some(given) = &given {
-        check_parameters(cx, &stack, given);
-    }
 
     let mut facts = StaticFacts {
         placement: placement.clone(),
@@ -186,97 +169,6 @@ fn outputs(cx: &Analysis<'_>, stack: &StackFacts) -> Option<KnownKeys> {
         noun: "output",
         source,
     })
-}
-
-/// What CloudFormation would refuse of the parameters a task gives, known
-/// before running: a name the template does not declare, one it declares
-/// without a default that the task does not give, a value outside its
-/// constraints. Values are quoted only when written in the playbook, never
-/// for NoEcho parameters.
-fn check_parameters(cx: &mut Analysis<'_>, stack: &StackFacts, given: &[(String, bool)]) {
-    use runbook_cfn::plan::{ParamInput, ParamProblemKind};
-    let Some(template) = &stack.template else {
-        return;
-    };
-    // A transform (a macro) may rewrite the parameters.
-    if stack.state_absent || template.has_transform {
-        return;
-    }
-    let inputs: IndexMap<String, ParamInput> = given
-        .iter()
-        .map(|(key, _)| {
-            let input = if stack.previous_values.contains(key) {
-                ParamInput::UsePrevious
-            } else {
-                match stack.parameters.get(key) {
-                    Some(value) => ParamInput::Known(value.clone()),
-                    None => ParamInput::Unknown,
-                }
-            };
-            (key.clone(), input)
-        })
-        .collect();
-    let report = runbook_cfn::plan::check_parameters(template, &inputs);
-    let location = stack.parameters_at.clone();
-    let source = match cx.args.get("template").map(|a| &a.value) {
-        Some(Json::String(path)) if !path.contains("{{") => format!("template {path}"),
-        _ => "the template".to_string(),
-    };
-    for problem in report.problems {
-        let name = &problem.parameter;
-        let literal = given.iter().any(|(k, lit)| k == name && *lit);
-        let value = match (&problem.value, literal) {
-            (Some(v), true) => format!("`{v}`"),
-            _ => "its value (not shown)".to_string(),
-        };
-        let item = problem
-            .item
-            .map(|i| format!(" (item {})", i + 1))
-            .unwrap_or_default();
-        let (message, help) = match &problem.kind {
-            ParamProblemKind::UnknownParameter { suggestion } => (
-                format!("template parameter `{name}` is not declared in {source}"),
-                match suggestion {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "CloudFormation refuses parameters its template does not declare".into(),
-                },
-            ),
-            ParamProblemKind::Missing => (
-                format!("template parameter `{name}` has no default in {source}, and the task gives no value"),
-                format!("give it in template_parameters: {{{name}: ...}}"),
-            ),
-            other => {
-                let why = match other {
-                    ParamProblemKind::NotAllowedValue { allowed } => {
-                        format!("is not one of its AllowedValues ({})", allowed.join(", "))
-                    }
-                    ParamProblemKind::PatternMismatch { pattern } => {
-                        format!("does not match its AllowedPattern `{pattern}`")
-                    }
-                    ParamProblemKind::TooShort { min, length } => {
-                        format!("is {length} characters long, shorter than its MinLength {min}")
-                    }
-                    ParamProblemKind::TooLong { max, length } => {
-                        format!("is {length} characters long, longer than its MaxLength {max}")
-                    }
-                    ParamProblemKind::NotANumber => "is not a number".to_string(),
-                    ParamProblemKind::TooSmall { min } => format!("is less than its MinValue {min}"),
-                    ParamProblemKind::TooLarge { max } => format!("is more than its MaxValue {max}"),
-                    _ => "is refused by its constraints".to_string(),
-                };
-                (
-                    format!("template parameter `{name}`{item}: {value} {why}"),
-                    problem
-                        .constraint_description
-                        .clone()
-                        .unwrap_or_else(|| format!("see the parameter's declaration in {source}")),
-                )
-            }
-        };
-        let mut err = PlaybookError::new(ErrorKind::Schema, message).help(help);
-        err.location = location.clone();
-        cx.error(err);
-    }
 }
 
 /// `{use_previous_value: true}` as written (also `yes`, `True`, ...).
