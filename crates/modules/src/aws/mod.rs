@@ -66,8 +66,16 @@ pub(crate) fn placement(cx: &mut Analysis<'_>) -> Placement {
     if let (Known::Now(Some(name)), Some(arg)) = (&region, cx.args.get("region")) {
         if let Err(why) = runbook_aws::check_region(name) {
             let location = arg.location.clone();
+            // A rendered value is not quoted: it may hold a secret.
+            let message = match &arg.value {
+                Json::String(written) if !written.contains("{{") && !written.contains("{%") => {
+                    format!("option `region`: {why}")
+                }
+                _ => "option `region` rendered to a value (not shown) that is not an AWS region"
+                    .to_string(),
+            };
             cx.error(
-                PlaybookError::new(ErrorKind::Schema, format!("option `region`: {why}"))
+                PlaybookError::new(ErrorKind::Schema, message)
                     .at(location)
                     .help("regions are named like us-east-1 or eu-west-3"),
             );
