@@ -668,6 +668,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unknown_region_from_the_environment_is_named() {
+        let pool = pool(&[
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_REGION", "us-east-99"),
+            ("AWS_CONFIG_FILE", "/nonexistent/config"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]);
+        let err = pool
+            .config(&Target::ambient())
+            .await
+            .expect_err("no such region");
+        let text = err.to_string();
+        assert!(matches!(err, AwsError::Config { .. }), "{err:?}");
+        assert!(
+            text.contains("`us-east-99` is not an AWS region (did you mean `us-east-1`?)"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
     async fn join_all_keeps_order() {
         let out = join_all(vec![
             Box::pin(async {
