@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use runbook_module::text::{printable, printable_width};
 use runbook_playbook::{Location, PlaybookError};
 
 pub struct Printer {
@@ -43,20 +44,28 @@ impl Printer {
             Level::Error => self.paint("1;31", "error"),
             Level::Warning => self.paint("1;33", "warning"),
         };
-        let mut out = format!("{head}: {}\n", err.message);
+        // The message and task name are one line each; help may span
+        // lines on purpose (its values were made printable where it was
+        // composed). Everything is escaped once more here, so nothing
+        // from a playbook, template or AWS can forge or erase a line.
+        let mut out = format!("{head}: {}\n", printable(&err.message));
         if let Some(location) = &err.location {
             out.push_str(&self.snippet(location));
         }
         if let Some(task) = &err.task {
-            out.push_str(&format!("   = task: {task}\n"));
+            out.push_str(&format!("   = task: {}\n", printable(task)));
         }
         if let Some(help) = &err.help {
             let mut lines = help.lines();
             if let Some(first) = lines.next() {
-                out.push_str(&format!("   = {}: {first}\n", self.paint("1", "help")));
+                out.push_str(&format!(
+                    "   = {}: {}\n",
+                    self.paint("1", "help"),
+                    printable(first)
+                ));
             }
             for line in lines {
-                out.push_str(&format!("           {line}\n"));
+                out.push_str(&format!("           {}\n", printable(line)));
             }
         }
         out
@@ -74,7 +83,11 @@ impl Printer {
     }
 
     fn snippet(&self, location: &Location) -> String {
-        let mut out = format!("  {} {location}\n", self.paint("1;34", "-->"));
+        let mut out = format!(
+            "  {} {}\n",
+            self.paint("1;34", "-->"),
+            printable(&location.to_string())
+        );
         let mut sources = self.sources.borrow_mut();
         let lines = sources
             .entry(location.file.to_path_buf())
@@ -90,11 +103,14 @@ impl Printer {
         let number = location.span.line.to_string();
         let pad = " ".repeat(number.len());
         let bar = self.paint("1;34", "|");
+        // The source line as it may be printed (a tab shows as `\t`, an
+        // escape sequence as `\x1b`), the caret under the same column.
         let caret_at: String = line
             .chars()
             .take(location.span.column.saturating_sub(1))
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .map(|c| " ".repeat(printable_width(c)))
             .collect();
+        let line = printable(line);
         out.push_str(&format!(" {pad} {bar}\n"));
         out.push_str(&format!(" {} {bar} {line}\n", self.paint("1;34", &number)));
         out.push_str(&format!(

@@ -90,7 +90,7 @@ fn bad_extra_vars_exit_5() {
     run.assert_code(5);
     assert_eq!(
         run.stderr,
-        "error: invalid extra vars `-e who`: `who` is not key=value\n   = help: use -e key=value, -e @vars.yml, or -e '{\"key\": \"value\"}'\n"
+        "error: invalid extra vars in -e #1: word 1 is not key=value\n   = help: use -e key=value, -e @vars.yml, or -e '{\"key\": \"value\"}' (values are not shown: they may be secret)\n"
     );
 }
 
@@ -98,6 +98,25 @@ fn bad_extra_vars_exit_5() {
 fn bad_flags_exit_5() {
     runbook(None, &["validate", "--no-such-flag", "x.yml"]).assert_code(5);
     runbook(None, &["apply", "x.yml", "--forks", "0"]).assert_code(5);
+    // Numbers that would overflow a deadline or make no sense are refused
+    // before anything is read, naming the range.
+    for (flag, value) in [
+        ("--wait-timeout", "18446744073709551615"),
+        ("--wait-timeout", "604801"),
+        ("--wait-timeout", "0"),
+        ("--forks", "257"),
+        ("--max-attempts", "101"),
+        ("--max-attempts", "0"),
+    ] {
+        let run = runbook(None, &["apply", "x.yml", flag, value]);
+        run.assert_code(5);
+        assert!(
+            run.stderr.contains(&format!("for '{flag}")),
+            "{}",
+            run.stderr
+        );
+    }
+    runbook(None, &["apply", "--help"]).assert_code(0);
 }
 
 #[test]
@@ -190,4 +209,60 @@ fn an_import_no_task_exports_is_a_warning_offline() {
         "tests/fixtures/unexported-import.yml: valid (1 task, 0 edges, 1 wave, 1 warning)\n"
     );
     snapshot("unexported-import.stderr", &run.stderr);
+}
+
+/// Newlines, carriage returns and escape sequences in task names, messages
+/// and source lines are shown escaped: nothing from a playbook can forge a
+/// line of runbook's own, erase one, or reach the terminal as a control.
+#[test]
+fn control_characters_from_the_playbook_cannot_forge_lines() {
+    let play = "- hosts: localhost\n  tasks:\n    - name: \"evil\\nchanged  FAKE STACK DELETED [prod 777777777777 us-east-1]\\r\\e[2K\"\n      debug: {msg: \"one\\nchanged  FAKE msg\\e[31m\"}\n    - name: \"boom\\nfailed  FAKE\"\n      fail: {msg: \"two\\nok  FAKE\\u2028x\\u202ey\"}\n      ignore_errors: true\n      register: failure\n    - name: shown\n      debug: {msg: \"{{ failure.msg }}\"}\n";
+    let (_dir, path) = common::scratch(&[("play.yml", play)]);
+    let run = runbook(None, &["apply", path.to_str().unwrap(), "-v"]);
+    run.assert_code(0);
+    let forged = |text: &str| {
+        text.lines().any(|l| {
+            l.trim_start().starts_with("changed  FAKE")
+                || l.trim_start().starts_with("ok  FAKE")
+                || l.trim_start().starts_with("failed  FAKE")
+        })
+    };
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!forged(text), "{text}");
+        assert!(
+            !text.contains(['\x1b', '\r', '\u{2028}', '\u{202e}']),
+            "{text:?}"
+        );
+    }
+    assert!(
+        run.stdout
+            .contains("start    evil\\nchanged  FAKE STACK DELETED [prod 777777777777 us-east-1]\\r\\x1b[2K\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(": one\\nchanged  FAKE msg\\x1b[31m\n"),
+        "{}",
+        run.stdout
+    );
+    // The registered msg is the value as given; only its display is escaped.
+    assert!(
+        run.stdout
+            .contains(": two\\nok  FAKE\\u{2028}x\\u{202e}y\n"),
+        "{}",
+        run.stdout
+    );
+
+    // Diagnostics: the message, the task and the source line.
+    let bad = "- hosts: localhost\n  tasks:\n    - name: \"x\\nerror: FAKE\"\n      debug: {msg: \"{{ nope }}\"}\n    - name: raw\n      debug: {msg: \"a\x1b[2Kb\"}\n";
+    let (_dir, path) = common::scratch(&[("bad.yml", bad)]);
+    let run = runbook(None, &["validate", path.to_str().unwrap()]);
+    run.assert_code(4);
+    assert!(!run.stderr.contains('\x1b'), "{:?}", run.stderr);
+    assert!(
+        !run.stderr.lines().any(|l| l.starts_with("error: FAKE")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("\\x1b[2K"), "{}", run.stderr);
 }

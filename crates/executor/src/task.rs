@@ -9,7 +9,7 @@ use std::task::Poll;
 
 use indexmap::IndexMap;
 use runbook_module::schema::{check_value, parse_bool};
-use runbook_module::{Call, ModuleFailure, ResultReads, Services, NO_LOG_MESSAGE};
+use runbook_module::{printable, Call, ModuleFailure, ResultReads, Services, NO_LOG_MESSAGE};
 use runbook_playbook::{Json, Loop, Playbook, Task, TaskId};
 use runbook_template::{Engine, Layer, Scope, OMIT};
 use tokio::sync::Semaphore;
@@ -54,7 +54,10 @@ impl Outcome {
     /// A module that panicked: a bug in runbook, reported as a failure.
     pub(crate) fn panicked(why: &str) -> Self {
         Outcome::failed(
-            format!("internal error in runbook (please report it): {why}"),
+            printable(&format!(
+                "internal error in runbook (please report it): {why}"
+            ))
+            .into_owned(),
             None,
         )
     }
@@ -206,7 +209,11 @@ pub(crate) async fn execute(
                 let message = if no_log {
                     format!("`when` of the include at {} failed; the error is hidden because the task has no_log", when.location)
                 } else {
-                    format!("`when` of the include at {}: {err}", when.location)
+                    printable(&format!(
+                        "`when` of the include at {}: {err}",
+                        when.location
+                    ))
+                    .into_owned()
                 };
                 return Outcome::failed(message, None);
             }
@@ -298,7 +305,7 @@ async fn once(
                 "`{keyword}` at {location} failed; the error is hidden because the task has no_log"
             )
         } else {
-            format!("`{keyword}` at {location}: {err}")
+            printable(&format!("`{keyword}` at {location}: {err}")).into_owned()
         }
     };
 
@@ -384,7 +391,11 @@ async fn once(
         }) => {
             result.insert("changed".into(), Json::Bool(false));
             result.insert("failed".into(), Json::Bool(true));
-            result.insert("msg".into(), Json::String(message.clone()));
+            // A module may register its own `msg` (the raw text of a
+            // `fail`), and show a printable one.
+            result
+                .entry("msg")
+                .or_insert_with(|| Json::String(message.clone()));
             (false, true, result, Some(message), details, IndexMap::new())
         }
     };
@@ -459,15 +470,17 @@ async fn looped(
         .engine
         .render(&spec.items.value, scope)
         .map_err(|err| {
-            format!(
+            printable(&format!(
                 "`{}` at {}: {err}",
                 spec.kind.keyword(),
                 spec.items.location
-            )
+            ))
+            .into_owned()
         })
         .and_then(|value| {
-            runbook_playbook::loops::items(spec.kind, value)
-                .map_err(|why| format!("{why} (at {})", spec.items.location))
+            runbook_playbook::loops::items(spec.kind, value).map_err(|why| {
+                printable(&format!("{why} (at {})", spec.items.location)).into_owned()
+            })
         }) {
         Ok(items) => items,
         Err(message) => {
@@ -731,9 +744,9 @@ fn render_args(
 ) -> Result<IndexMap<String, Json>, String> {
     let mut out = IndexMap::with_capacity(task.args.len());
     for (name, arg) in &task.args {
-        let value = engine
-            .render(&arg.value, scope)
-            .map_err(|err| format!("option `{name}` at {}: {err}", arg.location))?;
+        let value = engine.render(&arg.value, scope).map_err(|err| {
+            printable(&format!("option `{name}` at {}: {err}", arg.location)).into_owned()
+        })?;
         let Some(value) = drop_omitted(value) else {
             continue;
         };
@@ -742,7 +755,11 @@ fn render_args(
             // A value that held a template is not quoted: it may be a secret.
             let literal = arg.value == value;
             check_value(spec, &value, literal).map_err(|message| {
-                format!("{message} (module {}, at {})", module.fqcn, arg.location)
+                printable(&format!(
+                    "{message} (module {}, at {})",
+                    module.fqcn, arg.location
+                ))
+                .into_owned()
             })?;
         }
         out.insert(name.clone(), value);

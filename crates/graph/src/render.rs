@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use runbook_module::printable;
 use runbook_playbook::{Playbook, Task};
 use serde_json::json;
 
@@ -103,7 +104,7 @@ impl TaskGraph {
                 let waits: Vec<String> = self
                     .dependencies(id)
                     .into_iter()
-                    .map(|d| format!("`{}`", playbook.tasks[d].display_name()))
+                    .map(|d| format!("`{}`", printable(&playbook.tasks[d].display_name())))
                     .collect();
                 let _ = write!(
                     out,
@@ -122,9 +123,10 @@ impl TaskGraph {
 }
 
 impl TaskGraph {
-    /// A task's name, and what its loop expands to.
+    /// A task's name (made printable: it is shown on terminals), and
+    /// what its loop expands to.
     fn label(&self, task: &Task) -> String {
-        let name = task.display_name();
+        let name = printable(&task.display_name()).into_owned();
         if task.loop_.is_none() {
             return name;
         }

@@ -395,3 +395,47 @@ fn block_edges() {
         ]
     );
 }
+
+#[test]
+fn a_read_of_an_output_the_template_does_not_declare_is_an_error() {
+    let template = "Resources: {}\nOutputs:\n  Arn: {Value: x}\n  KeyId: {Value: y}\n";
+    let play = "- hosts: localhost\n  vars:\n    via_var: \"{{ kms.stack_outputs.Nope }}\"\n  tasks:\n    - name: kms\n      cloudformation: {stack_name: kms, template: t.yml}\n      register: kms\n    - name: typo\n      debug: {msg: \"{{ kms.stack_outputs.Arm }}\"}\n    - name: through a var\n      debug: {msg: \"{{ via_var }}\"}\n    - name: fine\n      debug: {msg: \"{{ kms.stack_outputs.KeyId }} {{ kms.stack_id }}\"}\n    - name: guarded\n      debug: {msg: \"{{ kms.stack_outputs.Other | default('') }}\"}\n";
+    let (_dir, path) = fixture(&[("p.yml", play), ("t.yml", template)]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    let errors = graph.expect_err("unknown outputs");
+    let messages: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{} @{}", e.message, e.location.as_ref().unwrap().span))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "`kms.stack_outputs.Arm` does not exist: task `kms` registers `kms`, and its template t.yml declares no output `Arm` (outputs: Arn, KeyId) @9:15",
+            "`kms.stack_outputs.Nope` does not exist: task `kms` registers `kms`, and its template t.yml declares no output `Nope` (outputs: Arn, KeyId) @3:5",
+        ]
+    );
+    let help = errors[0].help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("did you mean `kms.stack_outputs.Arn`? (task `kms` is at "),
+        "{help}"
+    );
+
+    // Guarded, it is only a warning; with a transform the outputs are not
+    // known, and a template without `Outputs` declares none.
+    let guarded = play.replace("Arm", "Arn").replace("Nope", "KeyId");
+    let (_dir, path) = fixture(&[("p.yml", &guarded), ("t.yml", template)]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    let graph = graph.expect("only a warning");
+    assert_eq!(graph.warnings.len(), 1, "{:?}", graph.warnings);
+    assert!(graph.warnings[0].message.contains("no output `Other`"));
+    let transformed = format!("Transform: AWS::Serverless-2016-10-31\n{template}");
+    let (_dir, path) = fixture(&[("p.yml", play), ("t.yml", &transformed)]);
+    assert!(graph_of(&path, &IndexMap::new()).1.is_ok());
+    let (_dir, path) = fixture(&[("p.yml", play), ("t.yml", "Resources: {}\n")]);
+    let errors = graph_of(&path, &IndexMap::new()).1.expect_err("no outputs");
+    assert!(
+        errors[0].message.contains("(it declares no outputs)"),
+        "{}",
+        errors[0].message
+    );
+}

@@ -11,12 +11,13 @@ mod call;
 mod diagnostic;
 mod registry;
 pub mod schema;
+pub mod text;
 
 use indexmap::IndexMap;
 
 pub use analysis::{
-    not_known_yet, AccountKey, Analysis, Import, Known, Owned, Placement, PlaybookImports,
-    StaticFacts, REGION_PLACEHOLDER,
+    not_known_yet, AccountKey, Analysis, Import, Known, KnownKeys, Owned, Placement,
+    PlaybookImports, StaticFacts, REGION_PLACEHOLDER,
 };
 pub use call::{
     find_file, BoxFuture, Call, ModuleFailure, ModuleOutput, PlaybookDir, Progress, ResultReads,
@@ -26,6 +27,7 @@ pub use diagnostic::{Arg, ErrorKind, Location, PlaybookError};
 pub use registry::{ModuleRef, Registry};
 
 pub use schema::{ModuleSpec, OptionKind, OptionSpec};
+pub use text::printable;
 
 pub type Json = serde_json::Value;
 

@@ -15,6 +15,9 @@ pub fn run(common: &Common, format: GraphFormat, printer: &Printer) -> Result<()
         GraphFormat::Json => Format::Json,
         GraphFormat::Text => Format::Text,
     };
-    print!("{}", analysed.graph.render(&analysed.playbook, format));
+    // Names are made printable by the renderer; each line once more here.
+    for line in analysed.graph.render(&analysed.playbook, format).lines() {
+        println!("{}", runbook_module::printable(line));
+    }
     Ok(())
 }

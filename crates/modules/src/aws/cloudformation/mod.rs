@@ -10,9 +10,11 @@ mod diff;
 mod directory;
 mod plan;
 mod spec;
+mod validate;
 mod wait;
 mod watch;
 
+pub(crate) use analysis::StackFacts;
 pub(crate) use directory::StackDirectory;
 pub(crate) use watch::Watches;
 
@@ -133,6 +135,7 @@ impl Module for CloudFormation {
                 "state=present needs one of `template`, `template_body` or `template_url`",
             ));
         }
+        errors.extend(validate::written(args));
         errors
     }
 
@@ -907,6 +910,7 @@ async fn present_once(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Re
     }
 
     let Some(stack) = existing else {
+        validate::previous_values_need_a_stack(&spec.name, &spec.parameters)?;
         return if check {
             Ok(create_plan(spec, &api.pseudo))
         } else {

@@ -51,9 +51,7 @@ impl Api<'_> {
     /// seconds.
     pub async fn wait(&self, doing: &str, seen: &mut HashSet<String>) -> Result<Settled, String> {
         let begun = Instant::now();
-        let deadline = begun
-            .checked_add(self.settings.wait_timeout)
-            .unwrap_or_else(|| begun + Duration::from_secs(86_400 * 365));
+        let deadline = super::super::deadline_after(self.settings.wait_timeout);
         let mut last_events: Option<Instant> = None;
         let mut status_since: Option<(String, Instant)> = None;
         let mut told = Instant::now();
@@ -107,7 +105,7 @@ impl Api<'_> {
                 joined = true;
                 ticket = self.watches.join(self.target, &self.client, self.settings);
             }
-            let left = deadline - now;
+            let left = deadline.saturating_duration_since(now);
             match &mut ticket {
                 Some(shared) => match tokio::time::timeout(left, shared.next()).await {
                     // The deadline: reported above with the last status seen.
@@ -197,12 +195,13 @@ pub fn failed_resources(events: &[StackEvent], since: &HashSet<String>) -> Vec<S
                 .is_some_and(|r| !r.contains("cancelled"))
         })
         .map(|e| {
-            format!(
+            runbook_module::printable(&format!(
                 "{} ({}): {}",
                 e.logical_resource_id().unwrap_or("?"),
                 e.resource_type().unwrap_or("?"),
                 e.resource_status_reason().unwrap_or("")
-            )
+            ))
+            .into_owned()
         })
         .collect()
 }
