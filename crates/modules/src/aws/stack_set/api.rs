@@ -83,7 +83,7 @@ impl Api<'_> {
     ) -> String
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         let err = AwsError::from_sdk(self.target, operation, err);
         let mut message = format!("stack set {}: {err}", self.name);
@@ -100,7 +100,7 @@ impl Api<'_> {
     ) -> Refusal
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         let failure = runbook_aws::describe(err);
         match failure.code.as_deref() {
