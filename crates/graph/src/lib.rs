@@ -8,6 +8,7 @@
 
 mod build;
 mod reads;
+mod reduce;
 mod render;
 
 use std::fmt;
@@ -20,6 +21,7 @@ use runbook_module::{AccountKey, StaticFacts};
 use runbook_playbook::{PlaybookError, TaskId};
 
 pub use build::{build, PORTABLE_DEPENDS_ON};
+pub use reduce::Reduction;
 pub use render::Format;
 pub use runbook_module::ResultReads;
 
