@@ -7,6 +7,7 @@
 //! names and cycles are all reported here, before anything runs.
 
 mod build;
+mod place;
 mod reads;
 mod reduce;
 mod render;
@@ -22,7 +23,7 @@ use runbook_playbook::{PlaybookError, TaskId};
 
 pub use build::{build, PORTABLE_DEPENDS_ON};
 pub use reduce::Reduction;
-pub use render::Format;
+pub use render::{Format, RenderOptions};
 pub use runbook_module::ResultReads;
 
 /// Why one task waits for another.
