@@ -8,7 +8,7 @@ use serde_json::json;
 use runbook_module::AccountKey;
 
 use crate::place::{Accounts, Where};
-use crate::{TaskGraph, TaskId};
+use crate::{Reduction, TaskGraph, TaskId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -117,6 +117,21 @@ impl TaskGraph {
             .filter(|(_, tasks)| !tasks.is_empty())
             .collect();
         (clusters, outside)
+    }
+
+    /// The tasks `task` waits for, in file order: all of them, or only
+    /// those of the reduction.
+    fn drawn_dependencies(
+        &self,
+        task: TaskId,
+        all_edges: bool,
+        reduction: &Reduction,
+    ) -> Vec<TaskId> {
+        let mut deps = self.dependencies(task);
+        if !all_edges {
+            deps.retain(|&d| reduction.contains(d, task));
+        }
+        deps
     }
 
     /// A node's lines: the name (with its loop), then where it acts.
@@ -283,9 +298,8 @@ impl TaskGraph {
             for &id in wave {
                 let task = &playbook.tasks[id];
                 let waits: Vec<String> = self
-                    .dependencies(id)
+                    .drawn_dependencies(id, all_edges, &reduction)
                     .into_iter()
-                    .filter(|&d| all_edges || reduction.contains(d, id))
                     .map(|d| format!("`{}`", playbook.tasks[d].display_name()))
                     .collect();
                 let mut module = task.module.spec().short.to_string();
