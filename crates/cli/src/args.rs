@@ -44,6 +44,11 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
+        /// Draw every edge with its reasons, the implied ones dashed; by
+        /// default dot, mermaid and text leave out each edge that a longer
+        /// path already implies. JSON always holds every edge.
+        #[arg(long)]
+        all_edges: bool,
     },
 }
 

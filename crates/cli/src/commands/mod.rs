@@ -31,9 +31,15 @@ pub fn main() -> i32 {
     let printer = Printer::for_stderr();
     let (name, common, result) = match &cli.command {
         Command::Validate(common) => ("validate", common, validate::run(common, &printer)),
-        Command::Graph { common, format } => {
-            ("graph", common, graph::run(common, *format, &printer))
-        }
+        Command::Graph {
+            common,
+            format,
+            all_edges,
+        } => (
+            "graph",
+            common,
+            graph::run(common, *format, *all_edges, &printer),
+        ),
         Command::Apply(args) => ("apply", &args.common, apply::run(args, &printer)),
         Command::Destroy(args) => ("destroy", &args.common, destroy::run(args, &printer)),
     };
