@@ -337,48 +337,11 @@ impl TaskGraph {
     }
 }
 
-/// Whether a character must not reach a drawing or a terminal as it is:
-/// control characters (newlines, escape sequences), Unicode line and
-/// paragraph separators and the bidirectional controls that reorder what
-/// is shown. A name's newline shown as a line break could pass for the
-/// line runbook adds under it (`stack @ account`).
-fn unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
-                | '\u{202a}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
-        )
-}
-
-/// An unprintable character as text: `\n`, `\x1b`, `\u{202e}`.
-fn escape_char(c: char, out: &mut String) {
-    match c {
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\0' => out.push_str("\\0"),
-        c if (c as u32) < 0x100 => {
-            let _ = write!(out, "\\x{:02x}", c as u32);
-        }
-        c => {
-            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-        }
-    }
-}
-
-/// `text` with unprintable characters escaped, for the text format.
+/// `text` with unprintable characters escaped (`\n`, `\x1b`, `\u{202e}`):
+/// a name's newline shown as a line break could pass for the line runbook
+/// adds under it (`stack @ account`).
 fn visible(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if unprintable(c) {
-            escape_char(c, &mut out);
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    printable(text).into_owned()
 }
 
 /// Text for inside a DOT double-quoted string (an escString): quotes and
