@@ -198,7 +198,7 @@ fn one_arrow_per_pair_with_all_its_reasons() {
 /// reduced as any other.
 #[test]
 fn loops_in_clusters_and_labels() {
-    let play = "- hosts: localhost\n  vars:\n    envs: [a, b, c, d]\n  tasks:\n    - name: start\n      set_fact: {x: 1}\n    - name: stacks\n      cloudformation: {stack_name: \"s-{{ item }}\", profile: p, region: r1, template: e.yml, tags: {x: \"{{ x }}\"}}\n      loop: \"{{ envs }}\"\n      register: made\n    - name: per account\n      cloudformation: {stack_name: one, profile: \"{{ item }}\", region: r1, template: e.yml, tags: {x: \"{{ x }}\", n: \"{{ made }}\"}}\n      loop: [p, q]\n    - name: later\n      debug: {msg: \"{{ item.stack_id }} {{ x }}\"}\n      loop: \"{{ made.results }}\"\n    - name: same stack as item b\n      cloudformation: {stack_name: s-b, profile: p, region: r1, state: absent}\n";
+    let play = "- hosts: localhost\n  vars:\n    envs: [a, b, c, d]\n  tasks:\n    - name: start\n      set_fact: {x: 1}\n    - name: stacks\n      cloudformation: {stack_name: \"s-{{ item }}\", profile: p, region: eu-west-1, template: e.yml, tags: {x: \"{{ x }}\"}}\n      loop: \"{{ envs }}\"\n      register: made\n    - name: per account\n      cloudformation: {stack_name: one, profile: \"{{ item }}\", region: eu-west-1, template: e.yml, tags: {x: \"{{ x }}\", n: \"{{ made }}\"}}\n      loop: [p, q]\n    - name: later\n      debug: {msg: \"{{ item.stack_id }} {{ x }}\"}\n      loop: \"{{ made.results }}\"\n    - name: same stack as item b\n      cloudformation: {stack_name: s-b, profile: p, region: eu-west-1, state: absent}\n";
     let (_dir, path) = fixture(&[("p.yml", play), ("e.yml", "Resources: {}\n")]);
     let (playbook, graph) = graph_of(&path, &IndexMap::new());
     let graph = graph.unwrap();
@@ -226,7 +226,7 @@ fn loops_in_clusters_and_labels() {
             "  newrank=true;\n",
             "  node [shape=box];\n",
             "  subgraph cluster_0 {\n",
-            "    label=\"profile p, r1\";\n",
+            "    label=\"profile p, eu-west-1\";\n",
             "    t1 [label=\"stacks (loop: 4 items)\\ns-a, s-b, s-c, +1 more @ p\"];\n",
             "    t4 [label=\"same stack as item b\\ns-b @ p\"];\n",
             "  }\n",
