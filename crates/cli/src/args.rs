@@ -136,7 +136,8 @@ pub struct ApplyArgs {
     /// With --check: exit 6 when changes would be made (0 when none).
     #[arg(long, requires = "check")]
     pub detailed_exitcode: bool,
-    /// Run at most this many tasks at once (1 to 256).
+    /// Run at most this many tasks at once (1 to 256); a task waiting for
+    /// CloudFormation to finish gives its fork back meanwhile.
     #[arg(long, short = 'f', default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=MAX_FORKS))]
     pub forks: u16,
     /// After a failure, still run every task that does not depend on it.

@@ -32,7 +32,8 @@ fn a_loop_over_20_accounts_creates_its_stacks_at_once() {
         profiles.join(", ")
     );
     let (_dir, playbook) = scratch(&[("play.yml", &play), ("topic.yml", TOPIC)]);
-    apply_via(&proxy, &playbook, &["--forks", "20"]).assert_code(0);
+    // The default --forks 10: each item gives its fork back while it waits.
+    apply_via(&proxy, &playbook, &[]).assert_code(0);
 
     let log = proxy.log();
     let creates: Vec<_> = log.ops.iter().filter(|op| op.op == "CREATE").collect();
@@ -105,5 +106,35 @@ fn the_stacks_waited_on_in_one_account_share_one_poll() {
     assert!(
         busiest <= 2,
         "{busiest} event reads within one second: {reads:?}"
+    );
+}
+
+/// A task that only waits for CloudFormation gives its fork back: six
+/// stacks with `--forks 2` are all in progress at once, not in three waves.
+#[test]
+fn waiting_stacks_do_not_hold_forks() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(&moto, &ProxyOptions::hold("2s"));
+    let mut play = String::from("- hosts: localhost\n  gather_facts: false\n  tasks:\n");
+    for n in 1..=6 {
+        play.push_str(&format!(
+            "    - name: stack {n}\n      amazon.aws.cloudformation:\n        stack_name: w{n}\n        profile: cicd\n        template: topic.yml\n        template_parameters: {{Name: w{n}}}\n"
+        ));
+    }
+    let (_dir, playbook) = scratch(&[("play.yml", &play), ("topic.yml", TOPIC)]);
+    apply_via(&proxy, &playbook, &["--forks", "2"]).assert_code(0);
+
+    let log = proxy.log();
+    let creates: Vec<_> = log.ops.iter().filter(|op| op.op == "CREATE").collect();
+    assert_eq!(creates.len(), 6, "{:?}", log.ops);
+    let last_start = creates.iter().map(|op| op.time).fold(f64::MIN, f64::max);
+    let first_end = creates
+        .iter()
+        .map(|op| op.time + op.hold.as_secs_f64())
+        .fold(f64::MAX, f64::min);
+    assert!(
+        last_start < first_end,
+        "the last create began {:.2}s after the first ended",
+        last_start - first_end
     );
 }

@@ -6,6 +6,7 @@
 //! handled here, and what it does is its module's business
 //! (`runbook_module::Module::run`).
 
+mod fork;
 mod progress;
 mod report;
 mod saved;

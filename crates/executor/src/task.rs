@@ -2,6 +2,7 @@
 //! `failed_when`, `ignore_errors` and what gets registered; for a loop,
 //! each item's, then the loop's registered `results`.
 
+use crate::fork::TaskFork;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -103,9 +104,15 @@ pub(crate) struct TaskContext {
     /// The fork of a task without a loop, taken by the walk before it
     /// started the task (a loop's items each take their own).
     pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Wakes the walk when a waiting task gives its fork back.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl TaskContext {
+    fn fork(&self, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> TaskFork {
+        TaskFork::new(permit, self.permits.clone(), self.wake.clone())
+    }
+
     fn scope(&self, task: &Task, item: Option<Layer>, facts: &[Layer]) -> Scope {
         let mut layers: Vec<Layer> = Vec::with_capacity(facts.len() + self.facts.len() + 1);
         layers.extend(facts.iter().cloned());
@@ -222,18 +229,22 @@ pub(crate) async fn execute(
     let mut outcome = match &task.loop_ {
         None => {
             let permit = ctx.permit.take();
+            let fork = ctx.fork(permit);
             let ran = once(
                 &ctx,
                 task,
                 0,
                 &scope,
                 no_log,
-                &sink,
                 Some(Box::new(started)),
+                Running {
+                    sink: &sink,
+                    fork: &fork,
+                },
             )
             .await;
             let mut outcome = single(ran, no_log);
-            outcome.permit = permit;
+            outcome.permit = fork.into_permit();
             outcome
         }
         Some(spec) => looped(&ctx, task, spec, &scope, no_log, &sink, started).await,
@@ -284,15 +295,23 @@ type Announce = Box<dyn FnOnce(Option<String>) + Send>;
 /// Runs the module once (a task, or one item): `when`, rendering, the
 /// module, `changed_when`/`failed_when`. `started` is called when the
 /// task is known to run (or to be skipped), with its target.
+/// What a running task (or item) reports to, and its fork.
+#[derive(Clone, Copy)]
+struct Running<'a> {
+    sink: &'a EventSink,
+    fork: &'a TaskFork,
+}
+
 async fn once(
     ctx: &TaskContext,
     task: &Task,
     item: usize,
     scope: &Scope,
     no_log: bool,
-    sink: &EventSink,
     started: Option<Announce>,
+    to: Running<'_>,
 ) -> Ran {
+    let Running { sink, fork } = to;
     let announce = |started: Option<Announce>, target: Option<String>| {
         if let Some(started) = started {
             started(target);
@@ -361,6 +380,7 @@ async fn once(
             scope,
             search: &task.search,
             progress: sink,
+            fork,
             services: &ctx.services,
             expected,
         })
@@ -537,9 +557,18 @@ async fn looped(
         let mut earlier: Vec<Layer> = Vec::new();
         for index in 0..items.len() {
             let scope = ctx.scope(task, Some(item_layer(index)), &earlier);
-            let permit = ctx.permits.clone().acquire_owned().await;
-            let result = once(ctx, task, index, &scope, no_log, sink, None).await;
-            drop(permit);
+            let fork = ctx.fork(ctx.permits.clone().acquire_owned().await.ok());
+            let result = once(
+                ctx,
+                task,
+                index,
+                &scope,
+                no_log,
+                None,
+                Running { sink, fork: &fork },
+            )
+            .await;
+            drop(fork);
             item_progress(sink, &label(index, &scope), &result, no_log);
             if !result.facts.is_empty() {
                 earlier.insert(0, Layer::concrete(result.facts.clone()));
@@ -552,9 +581,18 @@ async fn looped(
                 let scope = ctx.scope(task, Some(item_layer(index)), &[]);
                 let name = label(index, &scope);
                 async move {
-                    let permit = ctx.permits.clone().acquire_owned().await;
-                    let result = once(ctx, task, index, &scope, no_log, sink, None).await;
-                    drop(permit);
+                    let fork = ctx.fork(ctx.permits.clone().acquire_owned().await.ok());
+                    let result = once(
+                        ctx,
+                        task,
+                        index,
+                        &scope,
+                        no_log,
+                        None,
+                        Running { sink, fork: &fork },
+                    )
+                    .await;
+                    drop(fork);
                     item_progress(sink, &name, &result, no_log);
                     result
                 }

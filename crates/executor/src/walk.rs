@@ -169,6 +169,8 @@ pub async fn run(
     let engine = Engine::new(&playbook.dir);
     let count = playbook.tasks.len();
     let permits = Arc::new(Semaphore::new(options.forks.max(1)));
+    // A task that gives its fork back while it waits wakes the walk.
+    let wake = Arc::new(tokio::sync::Notify::new());
     let mut walk = Walk {
         playbook: &playbook,
         graph,
@@ -240,6 +242,7 @@ pub async fn run(
                 permits: permits.clone(),
                 sequential: graph.facts.get(id).is_some_and(|f| f.sequential),
                 permit,
+                wake: wake.clone(),
             };
             let name = shown_name(
                 &engine,
@@ -282,6 +285,8 @@ pub async fn run(
                 continue;
             }
             joined = running.join_next() => joined,
+            // A fork came free: start what is ready.
+            () = wake.notified() => continue,
         };
         let Some(joined) = joined else {
             break;

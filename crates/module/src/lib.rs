@@ -20,8 +20,8 @@ pub use analysis::{
     PlaybookImports, StaticFacts, REGION_PLACEHOLDER,
 };
 pub use call::{
-    find_file, BoxFuture, Call, ModuleFailure, ModuleOutput, PlaybookDir, Progress, ResultReads,
-    Services,
+    find_file, BoxFuture, Call, Fork, ModuleFailure, ModuleOutput, NoFork, PlaybookDir, Progress,
+    ResultReads, Services,
 };
 pub use diagnostic::{Arg, ErrorKind, Location, PlaybookError};
 pub use registry::{ModuleRef, Registry};

@@ -181,6 +181,8 @@ pub(crate) struct Api<'a> {
     stack: &'a str,
     settings: &'a RunnerSettings,
     sink: &'a dyn Progress,
+    /// The task's fork, given back while it waits.
+    fork: &'a dyn runbook_module::Fork,
     directory: &'a StackDirectory,
     watches: &'a watch::Watches,
     /// Something reads this task's events or resources: fetch them.
@@ -675,6 +677,7 @@ async fn run(
         stack: &spec.name,
         settings: &runner.settings,
         sink: call.progress,
+        fork: call.fork,
         directory: &runner.directory,
         watches: &runner.watches,
         wants_events: call.reads.may_read("events") || call.reads.may_read("stack_resources"),

@@ -50,6 +50,19 @@ impl Api<'_> {
     /// are fetched only when progress is shown, and at most every few
     /// seconds.
     pub async fn wait(&self, doing: &str, seen: &mut HashSet<String>) -> Result<Settled, String> {
+        // Waiting costs a share of one poll per account: the task's fork
+        // goes to another task meanwhile, and is taken again to go on.
+        self.fork.release();
+        let settled = self.wait_holding_no_fork(doing, seen).await;
+        self.fork.reacquire().await;
+        settled
+    }
+
+    async fn wait_holding_no_fork(
+        &self,
+        doing: &str,
+        seen: &mut HashSet<String>,
+    ) -> Result<Settled, String> {
         let begun = Instant::now();
         let deadline = super::super::deadline_after(self.settings.wait_timeout);
         let mut last_events: Option<Instant> = None;

@@ -46,6 +46,8 @@ pub struct Api<'a> {
     pub deadline: Instant,
     pub timeout: Duration,
     pub sink: &'a dyn Progress,
+    /// The task's fork, given back while an operation runs.
+    pub fork: &'a dyn runbook_module::Fork,
 }
 
 /// The pause before the n-th poll: first, doubling, up to `max`.
@@ -235,6 +237,19 @@ impl Api<'_> {
     /// Waits for an operation to end. A failed or stopped one is an error
     /// that lists each instance that did not succeed, with its reason.
     pub async fn wait(&self, id: &str, what: &str) -> Result<Finished, (String, Option<Json>)> {
+        // Polling an operation costs little: the task's fork goes to
+        // another task meanwhile, and is taken again to go on.
+        self.fork.release();
+        let finished = self.wait_holding_no_fork(id, what).await;
+        self.fork.reacquire().await;
+        finished
+    }
+
+    async fn wait_holding_no_fork(
+        &self,
+        id: &str,
+        what: &str,
+    ) -> Result<Finished, (String, Option<Json>)> {
         let mut polls = 0u32;
         let mut last = String::new();
         let mut not_found = 0u32;
