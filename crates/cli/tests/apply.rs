@@ -601,7 +601,11 @@ fn the_recap_time_includes_preflight() {
     };
     let preflight = seconds("111111111111 (", "s)");
     let total = seconds("  in ", "s\n");
-    assert!(total >= preflight, "recap {total}s, preflight {preflight}s\n{}", run.stdout);
+    assert!(
+        total >= preflight,
+        "recap {total}s, preflight {preflight}s\n{}",
+        run.stdout
+    );
 }
 
 #[test]
