@@ -123,6 +123,9 @@ pub(crate) trait Retrying {
     }
 }
 
+/// Where a role's CloudFormation templates may be, besides its directory.
+pub(crate) const TEMPLATE_DIRS: &[&str] = &["files", "templates"];
+
 pub(crate) fn deadline_after(wait: std::time::Duration) -> std::time::Instant {
     let now = std::time::Instant::now();
     now.checked_add(wait)

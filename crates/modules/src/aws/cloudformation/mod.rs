@@ -14,6 +14,7 @@ mod validate;
 mod wait;
 mod watch;
 
+pub(crate) use analysis::read_template;
 pub(crate) use analysis::StackFacts;
 pub(crate) use directory::StackDirectory;
 pub(crate) use watch::Watches;
