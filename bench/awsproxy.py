@@ -25,6 +25,12 @@ throttle (400 Throttling), 500 (InternalFailure), 503 (ServiceUnavailable),
 reset-before (TCP reset, moto never sees the call), reset-after (moto did
 the work, the answer is lost) or latency (50-500 ms more).
 
+In both modes the mutating calls of one stack (CreateStack, UpdateStack,
+DeleteStack, ExecuteChangeSet, CreateChangeSet) reach moto one at a time:
+CloudFormation takes one operation per stack name, moto's check-then-create
+is not atomic, and two CreateStack of one name at once would both create
+the stack's resources.
+
 In both modes a retried CreateStack / UpdateStack / DeleteStack /
 ExecuteChangeSet that reuses the ClientRequestToken of one that succeeded
 gets that first answer, as from CloudFormation (moto ignores tokens and
@@ -922,6 +928,10 @@ class AwsProxy:
         self.holds = Holds(self)
         self.keys = {}  # access key -> account
         self.tokens = {}  # (account, region, action, stack, token) -> first answer
+        # CloudFormation takes one operation per stack name at a time; moto's
+        # check-then-create is not atomic, so two CreateStack of one name at
+        # once both create resources. Such calls are forwarded one by one.
+        self.stack_locks = {}  # (account, region, stack) -> asyncio.Lock
         self.counters = {}
         self.calls = 0
         self.faults = 0
@@ -1156,9 +1166,18 @@ class AwsProxy:
                 body = urllib.parse.urlencode(
                     [(k, v) for k, v in call.params.items()
                      if not k.startswith("StackStatusFilter.")]).encode()
+            lock = None
+            if call.service == "cloudformation" and call.stack and \
+                    call.action in TOKEN_ACTIONS | {"CreateChangeSet"}:
+                lock = self.stack_locks.setdefault((account, call.region, call.stack),
+                                                   asyncio.Lock())
             t_fwd, sent_wall = time.monotonic(), time.time()
             try:
-                resp = await self._forward(req, body)
+                if lock is None:
+                    resp = await self._forward(req, body)
+                else:
+                    async with lock:
+                        resp = await self._forward(req, body)
             except (OSError, HttpError, asyncio.TimeoutError, asyncio.IncompleteReadError) as e:
                 resp = error_response(502, "Bad Gateway", "Receiver", "ProxyUpstreamError",
                                       "awsproxy: upstream failed: %s" % e, rid)

@@ -181,10 +181,12 @@ where
     match err {
         SdkError::ServiceError(_) => {
             let code = err.code().map(str::to_string);
+            // One line: AWS's text (a custom resource's reason) may hold
+            // newlines, which would start lines of their own.
             let message = err
                 .message()
                 .filter(|m| !m.is_empty())
-                .map(str::to_string)
+                .map(one_line)
                 .unwrap_or_else(context);
             let throttling = code
                 .as_deref()

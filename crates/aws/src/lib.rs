@@ -10,9 +10,11 @@
 mod error;
 mod pool;
 mod profiles;
+mod regions;
 pub mod retry;
 mod target;
 
 pub use error::{describe, AwsError, ServiceFailure};
 pub use pool::{join_all, ClientPool, Identity, PoolSettings};
+pub use regions::{check_region, is_known_region, KNOWN_REGIONS};
 pub use target::Target;

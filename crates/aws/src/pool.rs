@@ -331,6 +331,17 @@ impl ClientPool {
                         .into(),
             });
         }
+        // A region from the environment or the profile, which the playbook
+        // does not show: checked here, before any call goes to an endpoint
+        // that does not exist.
+        if let Some(region) = config.region() {
+            crate::regions::check_region(region.as_ref()).map_err(|why| AwsError::Config {
+                target: target.clone(),
+                message: format!(
+                    "{why}: set `region` on the task, AWS_REGION, or `region` in the profile to a region of your account"
+                ),
+            })?;
+        }
         let Some(provider) = config.credentials_provider() else {
             return Err(AwsError::Credentials {
                 target: target.clone(),
@@ -672,6 +683,28 @@ mod tests {
             .await
             .expect_err("no region");
         assert!(err.to_string().contains("no region"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_region_from_the_environment_is_named() {
+        let pool = pool(&[
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_REGION", "us-east-99"),
+            ("AWS_CONFIG_FILE", "/nonexistent/config"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]);
+        let err = pool
+            .config(&Target::ambient())
+            .await
+            .expect_err("no such region");
+        let text = err.to_string();
+        assert!(matches!(err, AwsError::Config { .. }), "{err:?}");
+        assert!(
+            text.contains("`us-east-99` is not an AWS region (did you mean `us-east-1`?)"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

@@ -91,6 +91,51 @@ where
     }
 }
 
+/// What to do about a call that failed for good, when its failure was of
+/// the retried kinds (the advice goes in parentheses after the error).
+pub fn advice<E, R>(err: &SdkError<E, R>) -> Option<String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug + 'static,
+{
+    let failure = crate::describe(err);
+    if failure.throttling {
+        Some(format!(
+            "AWS kept throttling through {RETRIES} retries: lower --forks, or try again later"
+        ))
+    } else if failure.network && failure.retryable {
+        Some(format!(
+            "still failing after {RETRIES} retries: check the network and the endpoint, then run again"
+        ))
+    } else if failure.network {
+        // Refused, or an endpoint that cannot be used: not retried.
+        Some(
+            "nothing answers there: check `endpoint_url`, AWS_ENDPOINT_URL and the network, then run again"
+                .to_string(),
+        )
+    } else if failure.retryable {
+        Some(format!(
+            "AWS kept failing through {RETRIES} retries: try again later"
+        ))
+    } else {
+        None
+    }
+}
+
+/// A call that failed for good, as one line: the target, the operation,
+/// AWS's code and message, and what to do when it was of a retried kind.
+pub fn explained<E, R>(target: &crate::Target, operation: &str, err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug + 'static,
+{
+    let error = crate::AwsError::from_sdk(target, operation, err);
+    match advice(err) {
+        Some(advice) => format!("{error} ({advice})"),
+        None => error.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

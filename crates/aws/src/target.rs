@@ -42,18 +42,35 @@ impl Target {
     }
 }
 
+/// A name from a playbook as part of a one-line message: control
+/// characters escaped, so that it cannot start a line of its own.
+struct OneLine<'a>(&'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.profile {
-            Some(profile) => write!(f, "profile {profile}")?,
+            Some(profile) => write!(f, "profile {}", OneLine(profile))?,
             None => f.write_str("default profile")?,
         }
         match &self.region {
-            Some(region) => write!(f, ", {region}")?,
+            Some(region) => write!(f, ", {}", OneLine(region))?,
             None => f.write_str(", default region")?,
         }
         if let Some(endpoint) = &self.endpoint_url {
-            write!(f, ", endpoint {endpoint}")?;
+            write!(f, ", endpoint {}", OneLine(endpoint))?;
         }
         Ok(())
     }
@@ -79,6 +96,14 @@ mod tests {
                 .with_endpoint_url("http://127.0.0.1:5000")
                 .to_string(),
             "profile prod, eu-west-1, endpoint http://127.0.0.1:5000"
+        );
+    }
+
+    #[test]
+    fn names_stay_on_one_line() {
+        assert_eq!(
+            Target::profile("a\nchanged FAKE").to_string(),
+            "profile a\\nchanged FAKE, default region"
         );
     }
 

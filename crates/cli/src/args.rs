@@ -12,7 +12,8 @@ Exit codes:
   5   bad command line or -e value
   6   apply --check --detailed-exitcode: changes would be made
   7   apply --plan: the saved plan no longer applies (nothing was changed)
-  99  interrupted";
+  99  interrupted (Ctrl-C, SIGINT)
+  143 stopped by SIGTERM";
 
 /// A declarative reconciler for AWS CloudFormation: runs Ansible-compatible
 /// playbooks as a task graph, concurrently where the data allows.
@@ -43,6 +44,11 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
+        /// Draw every edge with its reasons, the implied ones dashed; by
+        /// default dot, mermaid and text leave out each edge that a longer
+        /// path already implies. JSON always holds every edge.
+        #[arg(long)]
+        all_edges: bool,
     },
 }
 
@@ -95,6 +101,15 @@ pub enum GraphFormat {
     Text,
 }
 
+/// The most tasks `--forks` lets run at once: more would only queue on
+/// AWS's API rate limits (and each running task holds connections).
+pub const MAX_FORKS: i64 = 256;
+/// The longest `--wait-timeout`: 7 days, longer than any CloudFormation
+/// operation may take, and far from `Instant`'s limits.
+pub const MAX_WAIT_TIMEOUT: u64 = 7 * 24 * 3600;
+/// The most attempts `--max-attempts` allows per AWS call.
+pub const MAX_ATTEMPTS: i64 = 100;
+
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
@@ -121,17 +136,19 @@ pub struct ApplyArgs {
     /// With --check: exit 6 when changes would be made (0 when none).
     #[arg(long, requires = "check")]
     pub detailed_exitcode: bool,
-    /// Run at most this many tasks at once.
-    #[arg(long, short = 'f', default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Run at most this many tasks at once (1 to 256); a task waiting for
+    /// CloudFormation to finish gives its fork back meanwhile.
+    #[arg(long, short = 'f', default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=MAX_FORKS))]
     pub forks: u16,
     /// After a failure, still run every task that does not depend on it.
     #[arg(long)]
     pub keep_going: bool,
-    /// Give up waiting for a stack to settle after this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    /// Give up waiting for a stack to settle after this many seconds (1 to
+    /// 604800, 7 days).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=MAX_WAIT_TIMEOUT))]
     pub wait_timeout: u64,
     /// Attempts per AWS call (throttling and network errors are retried
-    /// with backoff).
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    /// with backoff; 1 to 100).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=MAX_ATTEMPTS))]
     pub max_attempts: u32,
 }

@@ -1,7 +1,7 @@
 //! Exit codes, following ansible-playbook's where the meaning matches, and
 //! the one place that decides which error gives which.
 
-use runbook_engine::Error;
+use runbook_engine::{Error, Signal};
 
 /// Everything worked.
 pub const OK: i32 = 0;
@@ -24,8 +24,11 @@ pub const CHANGES_PLANNED: i32 = 6;
 /// `apply --plan FILE`: the saved plan no longer matches the playbook, an
 /// input, the `-e` values; nothing was changed.
 pub const PLAN_REFUSED: i32 = 7;
-/// Interrupted with Ctrl-C (ansible-playbook: user interrupted).
+/// Interrupted with Ctrl-C, SIGINT (ansible-playbook: user interrupted).
 pub const INTERRUPTED: i32 = 99;
+/// Stopped by SIGTERM (what CI runners send to cancel a job): 128 + 15,
+/// as shells report a process that SIGTERM ended.
+pub const TERMINATED: i32 = 143;
 
 /// The exit code for a command's error.
 pub fn code(err: &Error) -> i32 {
@@ -35,8 +38,15 @@ pub fn code(err: &Error) -> i32 {
         Error::Invalid(_) | Error::MissingImports(_) => INVALID_PLAYBOOK,
         Error::Unreachable(_) => UNREACHABLE,
         Error::Teardown(_) | Error::TasksFailed(_) => TASK_FAILED,
-        Error::Interrupted => INTERRUPTED,
         Error::ChangesPlanned => CHANGES_PLANNED,
         Error::PlanRefused(_) => PLAN_REFUSED,
+        Error::Interrupted {
+            by: Signal::Interrupt,
+            ..
+        } => INTERRUPTED,
+        Error::Interrupted {
+            by: Signal::Terminate,
+            ..
+        } => TERMINATED,
     }
 }

@@ -83,10 +83,12 @@ pub fn run_report(
             "ignored": count(Status::Ignored),
             "rescued": count(Status::Rescued),
             "blocked": count(Status::Blocked),
+            "interrupted": count(Status::Interrupted),
             "not_run": summary.not_run(),
         },
         "elapsed_s": summary.elapsed.as_secs_f64(),
         "failed": summary.failed(),
+        "interrupted": summary.interrupted,
     })
 }
 

@@ -7,6 +7,7 @@ mod diagnostics;
 mod exit;
 mod json;
 mod report;
+mod signals;
 
 fn main() {
     std::process::exit(commands::main());

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use runbook_executor::{Event, Reporter, RunSummary, Status};
+use runbook_module::printable;
 use runbook_playbook::TaskId;
 
 /// Prints events as lines; on a terminal, running tasks also show as live
@@ -35,12 +36,17 @@ impl LineReporter {
     pub fn new(total: usize, verbose: u8) -> Self {
         let terminal = std::io::stdout().is_terminal();
         let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let live = terminal.then(|| Live {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
-            bars: Mutex::new(HashMap::new()),
-            style: ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        });
+        let live = terminal
+            .then(|| Live {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
+                bars: Mutex::new(HashMap::new()),
+                style: ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            })
+            // A terminal that cannot redraw (TERM unset or dumb) hides
+            // indicatif's target, and the lines printed through it with it:
+            // plain lines then.
+            .filter(|live| !live.multi.is_hidden());
         LineReporter {
             color,
             verbose,
@@ -50,9 +56,17 @@ impl LineReporter {
         }
     }
 
-    /// Stops the live display before the recap is printed.
+    /// Stops the live display before the recap is printed: every spinner
+    /// left (a task abandoned by a signal) goes, so that no redraw erases
+    /// what is printed after.
     pub fn finish(&self) {
         if let Some(live) = &self.live {
+            if let Ok(mut bars) = live.bars.lock() {
+                for (_, bar) in bars.drain() {
+                    bar.finish_and_clear();
+                    live.multi.remove(&bar);
+                }
+            }
             let _ = live.multi.clear();
         }
     }
@@ -65,7 +79,7 @@ impl LineReporter {
             Status::Ok => "32",
             Status::Changed => "33",
             Status::Skipped => "36",
-            Status::Failed | Status::Blocked => "1;31",
+            Status::Failed | Status::Blocked | Status::Interrupted => "1;31",
             Status::Rescued => "1;35",
             Status::Ignored => "35",
         };
@@ -92,7 +106,7 @@ fn seconds(d: Duration) -> String {
 fn target_text(target: &Option<String>) -> String {
     target
         .as_ref()
-        .map(|t| format!(" [{t}]"))
+        .map(|t| format!(" [{}]", printable(t)))
         .unwrap_or_default()
 }
 
@@ -100,6 +114,7 @@ impl Reporter for LineReporter {
     fn event(&self, event: Event) {
         match event {
             Event::Started { task, name, target } => {
+                let name = printable(&name);
                 if let Some(live) = &self.live {
                     let bar = live.multi.add(ProgressBar::new_spinner());
                     bar.set_style(live.style.clone());
@@ -121,7 +136,12 @@ impl Reporter for LineReporter {
                 ));
             }
             Event::Progress { name, message, .. } => {
-                self.emit(format!("         | {name}: {message}\n"));
+                // One line, whatever the message holds.
+                self.emit(format!(
+                    "         | {}: {}\n",
+                    printable(&name),
+                    printable(&message)
+                ));
             }
             Event::Finished {
                 task,
@@ -140,17 +160,22 @@ impl Reporter for LineReporter {
                 }
                 let label = self.paint(status, &format!("{:<8}", status.label()));
                 let mut text = format!(
-                    "         {label} {name}{} {}",
+                    "         {label} {}{} {}",
+                    printable(&name),
                     target_text(&target),
                     seconds(duration)
                 );
+                // A module's message may span lines on purpose (a failure
+                // and its reasons): each continues indented. Values inside
+                // were made printable by whoever composed it
+                // (runbook_module::text), so no line can be forged.
                 if let Some(message) = message.filter(|m| !m.is_empty()) {
                     let mut lines = message.lines();
                     if let Some(first) = lines.next() {
-                        text.push_str(&format!(": {first}"));
+                        text.push_str(&format!(": {}", printable(first)));
                     }
                     for line in lines {
-                        text.push_str(&format!("\n           {line}"));
+                        text.push_str(&format!("\n           {}", printable(line)));
                     }
                 }
                 text.push('\n');
@@ -158,7 +183,7 @@ impl Reporter for LineReporter {
                 // point of it); otherwise with -v.
                 if self.verbose > 0 || status == Status::Changed {
                     for line in details {
-                        text.push_str(&format!("           - {line}\n"));
+                        text.push_str(&format!("           - {}\n", printable(&line)));
                     }
                 }
                 self.emit(text);
@@ -177,6 +202,8 @@ struct Counts {
     /// Not run because a task they wait for failed (--keep-going).
     blocked: usize,
     rescued: usize,
+    /// Abandoned while they ran: the run was asked to stop.
+    interrupted: usize,
 }
 
 /// The risks the modules found (data a plan deletes, an update
@@ -266,6 +293,7 @@ pub fn recap(summary: &RunSummary) -> String {
                         counts.ignored += 1;
                     }
                     Status::Rescued => counts.rescued += 1,
+                    Status::Interrupted => counts.interrupted += 1,
                     Status::Blocked => {}
                 }
             }
@@ -282,9 +310,21 @@ pub fn recap(summary: &RunSummary) -> String {
         if c.blocked > 0 {
             line.push_str(&format!(" blocked={}", c.blocked));
         }
+        if c.interrupted > 0 {
+            line.push_str(&format!(" interrupted={}", c.interrupted));
+        }
         line
     };
-    let width = per.keys().map(String::len).max().unwrap_or(0).max(5);
+    let per: BTreeMap<String, Counts> = per
+        .into_iter()
+        .map(|(target, counts)| (printable(&target).into_owned(), counts))
+        .collect();
+    let width = per
+        .keys()
+        .map(|t| t.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
     let mut out = String::from("\nRECAP\n");
     for (target, counts) in &per {
         out.push_str(&format!("  {target:<width$}  {}\n", line(counts)));

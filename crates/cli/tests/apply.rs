@@ -205,13 +205,19 @@ fn independent_stacks_overlap() {
         run.stdout
     );
 
-    // With one fork, the second starts only after the first finished.
+    // With one fork, the second starts only once the first has made its
+    // call and hands the fork back while CloudFormation works (a waiting
+    // stack holds no fork; see tests/latency.rs).
     let moto = Moto::start();
     let run = apply(&moto, &playbook, &["--forks", "1"]);
     run.assert_code(0);
     let lines: Vec<&str> = run.stdout.lines().collect();
     let pos = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
-    assert!(pos("start    b ") > pos("changed  a "), "{}", run.stdout);
+    assert!(
+        pos("start    b ") > pos("a: creating stack"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// An SSM parameter name already taken makes moto fail CreateStack itself.
@@ -315,27 +321,55 @@ fn a_template_cloudformation_rejects_fails_the_task() {
 }
 
 /// moto leaves a stack whose template it cannot evaluate in
-/// CREATE_IN_PROGRESS for ever (docs/moto.md): the wait says what it waits
-/// for, then gives up at the deadline with what to do.
+/// CREATE_IN_PROGRESS for ever and answers the SDK's retry of the create
+/// with AlreadyExistsException (docs/moto.md), which runbook takes for
+/// another creator: the wait says what it waits for, then gives up at the
+/// deadline with what to do.
 #[test]
 fn a_stack_that_never_settles_is_reported_while_waiting_then_times_out() {
     let moto = Moto::start();
     let stuck = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Ref Missing\n";
     let play = "- hosts: localhost\n  tasks:\n    - name: stuck\n      amazon.aws.cloudformation: {stack_name: stuck, profile: cicd, template: stuck.yml}\n";
     let (_dir, playbook) = scratch(&[("play.yml", play), ("stuck.yml", stuck)]);
-    let run = apply(&moto, &playbook, &["-v", "--wait-timeout", "33"]);
+    let path = playbook.to_str().expect("utf-8 path");
+    let run = runbook(Some(&moto), &["apply", path, "-v", "--wait-timeout", "33"]);
     run.assert_code(2);
     assert!(
         run.stdout.contains(
-            "still CREATE_IN_PROGRESS after 30s: waiting for CloudFormation to finish create"
+            "still CREATE_IN_PROGRESS after 30s: waiting for CloudFormation to finish its current operation"
         ),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout.contains("timed out after 33s waiting for stack stuck to finish create (status CREATE_IN_PROGRESS); it is still going in AWS: run again to pick it up, or raise --wait-timeout"),
+        run.stdout.contains("timed out after 33s waiting for stack stuck to finish its current operation (status CREATE_IN_PROGRESS); it is still going in AWS: run again to pick it up, or raise --wait-timeout"),
         "{}",
         run.stdout
+    );
+}
+
+/// A skipped or failed AWS task is counted under the account it would have
+/// acted in, not under localhost.
+#[test]
+fn skipped_and_failed_aws_tasks_count_under_their_account() {
+    let moto = Moto::start();
+    let play = "- hosts: localhost\n  tasks:\n    - name: not today\n      amazon.aws.cloudformation: {stack_name: a, profile: prod, template: topic.yml, template_parameters: {Name: a}}\n      when: false\n    - name: broken condition\n      amazon.aws.cloudformation: {stack_name: b, profile: nonprod, template: topic.yml, template_parameters: {Name: b}}\n      when: \"{{ 'x' | int(strict=true) }}\"\n      ignore_errors: true\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play), ("topic.yml", TOPIC)]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    let recap = &run.stdout[run.stdout.find("RECAP").expect("a recap")..];
+    assert!(!recap.contains("localhost"), "{recap}");
+    assert!(
+        recap
+            .lines()
+            .any(|l| l.contains("prod 777777777777") && l.contains("skipped=1")),
+        "{recap}"
+    );
+    assert!(
+        recap
+            .lines()
+            .any(|l| l.contains("nonprod 222222222222") && l.contains("ignored=1")),
+        "{recap}"
     );
 }
 
@@ -508,7 +542,13 @@ fn many_stacks_in_one_account_are_looked_up_with_one_listing() {
 /// Runs `runbook ARGS` under a pseudo-terminal (util-linux `script`), as a
 /// person at a terminal would see it.
 fn on_a_terminal(moto: &Moto, args: &[&str], no_color: bool) -> String {
-    let mut line = String::from(env!("CARGO_BIN_EXE_runbook"));
+    on_a_terminal_named(moto, args, no_color, "xterm")
+}
+
+/// The same on a terminal of type `term` (empty: TERM unset).
+fn on_a_terminal_named(moto: &Moto, args: &[&str], no_color: bool, term: &str) -> String {
+    // `exec`: the shell script runs the line with must not stay in between.
+    let mut line = format!("exec '{}'", env!("CARGO_BIN_EXE_runbook"));
     for arg in args {
         line.push_str(&format!(" '{arg}'"));
     }
@@ -517,6 +557,11 @@ fn on_a_terminal(moto: &Moto, args: &[&str], no_color: bool) -> String {
         .current_dir(common::workspace());
     moto.apply_env(&mut cmd);
     cmd.env_remove("NO_COLOR");
+    if term.is_empty() {
+        cmd.env_remove("TERM");
+    } else {
+        cmd.env("TERM", term);
+    }
     if no_color {
         cmd.env("NO_COLOR", "1");
     }
@@ -540,6 +585,11 @@ fn a_terminal_gets_live_spinners_and_colour_unless_no_color() {
     // erase codes) and the coloured status.
     assert!(shown.contains("\x1b[2K"), "{shown:?}");
     assert!(shown.contains("\x1b[33mchanged"), "{shown:?}");
+    // Something moves while preflight reaches the accounts.
+    assert!(
+        shown.contains("preflight: reaching every account and listing its stacks"),
+        "{shown:?}"
+    );
     let plain = on_a_terminal(&moto, &["apply", path], true);
     assert!(
         !plain.contains("\x1b[32m") && !plain.contains("\x1b[33m"),
@@ -548,6 +598,42 @@ fn a_terminal_gets_live_spinners_and_colour_unless_no_color() {
     assert!(
         plain.contains("ok       a [cicd 111111111111]"),
         "{plain:?}"
+    );
+    // A terminal that cannot redraw still gets every line, without
+    // spinners.
+    for term in ["dumb", ""] {
+        let shown = on_a_terminal_named(&moto, &["apply", path], false, term);
+        assert!(!shown.contains("\x1b[2K"), "TERM={term}: {shown:?}");
+        assert!(
+            shown.contains("start    a [cicd 111111111111]")
+                && shown.contains("a [cicd 111111111111] 0.")
+                && shown.contains("stack a is up to date"),
+            "TERM={term}: {shown:?}"
+        );
+    }
+}
+
+/// The recap's time is the command's, preflight included.
+#[test]
+fn the_recap_time_includes_preflight() {
+    let moto = Moto::start();
+    let play = "- hosts: localhost\n  tasks:\n    - name: who\n      amazon.aws.aws_caller_info: {profile: cicd}\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play)]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    let seconds = |after: &str, before: &str| -> f64 {
+        let start = run.stdout.find(after).expect("marker") + after.len();
+        let rest = &run.stdout[start..];
+        rest[..rest.find(before).expect("end")]
+            .parse()
+            .expect("seconds")
+    };
+    let preflight = seconds("111111111111 (", "s)");
+    let total = seconds("  in ", "s\n");
+    assert!(
+        total >= preflight,
+        "recap {total}s, preflight {preflight}s\n{}",
+        run.stdout
     );
 }
 

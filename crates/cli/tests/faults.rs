@@ -82,7 +82,10 @@ fn two_applies_started_together_both_succeed_with_one_set_of_stacks() {
     // stacks being created.
     let proxy = Proxy::start(&moto, &ProxyOptions::hold("1s"));
     let spawn = || {
-        let mut cmd = command(&baseline_args());
+        // A wait that never ends fails the test instead of hanging it.
+        let mut args = baseline_args();
+        args.extend(["-v", "--wait-timeout", "60"]);
+        let mut cmd = command(&args);
         proxy.apply_env(&mut cmd);
         cmd.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

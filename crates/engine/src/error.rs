@@ -34,9 +34,10 @@ pub enum Error {
     /// One or more tasks failed (reported as they ran).
     #[error("{0} task(s) failed")]
     TasksFailed(usize),
-    /// Stopped by Ctrl-C or SIGTERM.
-    #[error("interrupted")]
-    Interrupted,
+    /// Stopped by a signal (Ctrl-C, SIGTERM). `reported`: the run's own
+    /// report (recap, JSON) already says what ran and what did not.
+    #[error("interrupted by {by}")]
+    Interrupted { by: Signal, reported: bool },
     /// Something else: the async runtime cannot start, a file cannot be
     /// written.
     #[error("{0}")]
@@ -56,7 +57,7 @@ impl Error {
             | Error::PlanRefused(problems) => problems,
             Error::TasksFailed(_)
             | Error::ChangesPlanned
-            | Error::Interrupted
+            | Error::Interrupted { .. }
             | Error::Other(_) => &[],
         }
     }
@@ -73,5 +74,23 @@ impl Error {
             return Error::Unreadable(problems);
         }
         Error::Invalid(problems)
+    }
+}
+
+/// The signal that stopped a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT: Ctrl-C on a terminal.
+    Interrupt,
+    /// SIGTERM: what CI runners and process managers send to cancel a job.
+    Terminate,
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        })
     }
 }

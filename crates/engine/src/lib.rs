@@ -23,7 +23,7 @@ use runbook_module::{ErrorKind, PlaybookError, PlaybookImports, Services};
 use runbook_modules::{AwsContext, ImportProblem, Reached, RunnerSettings};
 
 pub use analyse::{analyse, Analysed, Inputs};
-pub use error::Error;
+pub use error::{Error, Signal};
 pub use teardown::{teardown, Teardown};
 
 /// How a run talks to AWS.
@@ -87,6 +87,37 @@ impl Aws {
                         .collect(),
                 )
             })
+    }
+
+    /// A parameter with `use_previous_value` on a stack that the account
+    /// listing shows does not exist (and that no earlier task makes) is
+    /// refused before any change.
+    pub fn check_previous_values(&self, analysed: &Analysed) -> Result<(), Error> {
+        let facts = analysed
+            .graph
+            .facts
+            .iter()
+            .enumerate()
+            .flat_map(|(task, f)| f.items.iter().map(move |item| (task, item)));
+        let mut problems: Vec<PlaybookError> = self
+            .context
+            .check_previous_values(facts)
+            .into_iter()
+            .map(|(task, problem)| {
+                let task = &analysed.playbook.tasks[task];
+                let mut problem = problem.in_task(task.display_name());
+                if problem.location.is_none() {
+                    problem.location = Some(task.location.clone());
+                }
+                problem
+            })
+            .collect();
+        problems.dedup();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(problems))
+        }
     }
 
     /// An import that no task exports must already be exported in its

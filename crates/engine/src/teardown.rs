@@ -49,6 +49,7 @@ pub async fn teardown(
             keep_going: false,
             saved: None,
             verbosity: 0,
+            stop: Default::default(),
         },
         Arc::new(Quiet),
     )
@@ -58,7 +59,7 @@ pub async fn teardown(
 
 fn plan(analysed: &Analysed, discovery: &RunSummary) -> Result<Teardown, Error> {
     let playbook = &analysed.playbook;
-    if discovery.failed() || discovery.not_run() > 0 {
+    if discovery.failed() || discovery.not_run() > 0 || discovery.interrupted {
         let problems: Vec<PlaybookError> = discovery
             .records
             .iter()

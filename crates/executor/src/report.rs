@@ -15,6 +15,8 @@ pub enum Status {
     Blocked,
     /// Failed, and a block's `rescue` caught it.
     Rescued,
+    /// Abandoned while it ran: the run was asked to stop (a signal).
+    Interrupted,
 }
 
 impl Status {
@@ -32,6 +34,7 @@ impl Status {
             Status::Ignored => "ignored",
             Status::Blocked => "blocked",
             Status::Rescued => "rescued",
+            Status::Interrupted => "interrupted",
         }
     }
 }

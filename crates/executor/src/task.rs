@@ -2,6 +2,7 @@
 //! `failed_when`, `ignore_errors` and what gets registered; for a loop,
 //! each item's, then the loop's registered `results`.
 
+use crate::fork::TaskFork;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::task::Poll;
 
 use indexmap::IndexMap;
 use runbook_module::schema::{check_value, parse_bool};
-use runbook_module::{Call, ModuleFailure, ResultReads, Services, NO_LOG_MESSAGE};
+use runbook_module::{printable, Call, ModuleFailure, ResultReads, Services, NO_LOG_MESSAGE};
 use runbook_playbook::{Json, Loop, Playbook, Task, TaskId};
 use runbook_template::{Engine, Layer, Scope, OMIT};
 use tokio::sync::Semaphore;
@@ -54,7 +55,10 @@ impl Outcome {
     /// A module that panicked: a bug in runbook, reported as a failure.
     pub(crate) fn panicked(why: &str) -> Self {
         Outcome::failed(
-            format!("internal error in runbook (please report it): {why}"),
+            printable(&format!(
+                "internal error in runbook (please report it): {why}"
+            ))
+            .into_owned(),
             None,
         )
     }
@@ -100,9 +104,15 @@ pub(crate) struct TaskContext {
     /// The fork of a task without a loop, taken by the walk before it
     /// started the task (a loop's items each take their own).
     pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Wakes the walk when a waiting task gives its fork back.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl TaskContext {
+    fn fork(&self, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> TaskFork {
+        TaskFork::new(permit, self.permits.clone(), self.wake.clone())
+    }
+
     fn scope(&self, task: &Task, item: Option<Layer>, facts: &[Layer]) -> Scope {
         let mut layers: Vec<Layer> = Vec::with_capacity(facts.len() + self.facts.len() + 1);
         layers.extend(facts.iter().cloned());
@@ -206,7 +216,11 @@ pub(crate) async fn execute(
                 let message = if no_log {
                     format!("`when` of the include at {} failed; the error is hidden because the task has no_log", when.location)
                 } else {
-                    format!("`when` of the include at {}: {err}", when.location)
+                    printable(&format!(
+                        "`when` of the include at {}: {err}",
+                        when.location
+                    ))
+                    .into_owned()
                 };
                 return Outcome::failed(message, None);
             }
@@ -215,18 +229,22 @@ pub(crate) async fn execute(
     let mut outcome = match &task.loop_ {
         None => {
             let permit = ctx.permit.take();
+            let fork = ctx.fork(permit);
             let ran = once(
                 &ctx,
                 task,
                 0,
                 &scope,
                 no_log,
-                &sink,
                 Some(Box::new(started)),
+                Running {
+                    sink: &sink,
+                    fork: &fork,
+                },
             )
             .await;
             let mut outcome = single(ran, no_log);
-            outcome.permit = permit;
+            outcome.permit = fork.into_permit();
             outcome
         }
         Some(spec) => looped(&ctx, task, spec, &scope, no_log, &sink, started).await,
@@ -277,15 +295,23 @@ type Announce = Box<dyn FnOnce(Option<String>) + Send>;
 /// Runs the module once (a task, or one item): `when`, rendering, the
 /// module, `changed_when`/`failed_when`. `started` is called when the
 /// task is known to run (or to be skipped), with its target.
+/// What a running task (or item) reports to, and its fork.
+#[derive(Clone, Copy)]
+struct Running<'a> {
+    sink: &'a EventSink,
+    fork: &'a TaskFork,
+}
+
 async fn once(
     ctx: &TaskContext,
     task: &Task,
     item: usize,
     scope: &Scope,
     no_log: bool,
-    sink: &EventSink,
     started: Option<Announce>,
+    to: Running<'_>,
 ) -> Ran {
+    let Running { sink, fork } = to;
     let announce = |started: Option<Announce>, target: Option<String>| {
         if let Some(started) = started {
             started(target);
@@ -298,7 +324,7 @@ async fn once(
                 "`{keyword}` at {location} failed; the error is hidden because the task has no_log"
             )
         } else {
-            format!("`{keyword}` at {location}: {err}")
+            printable(&format!("`{keyword}` at {location}: {err}")).into_owned()
         }
     };
 
@@ -306,14 +332,18 @@ async fn once(
         match ctx.engine.eval_condition(&when.value, scope) {
             Ok(true) => {}
             Ok(false) => {
-                announce(started, None);
-                return Ran::skipped(&when.value);
+                let target = target_if_known(ctx, task, scope);
+                announce(started, target.clone());
+                let mut ran = Ran::skipped(&when.value);
+                ran.target = target;
+                return ran;
             }
             Err(err) => {
-                announce(started, None);
+                let target = target_if_known(ctx, task, scope);
+                announce(started, target.clone());
                 return Ran::failed(
                     condition_error("when", &when.location, err.to_string()),
-                    None,
+                    target,
                 );
             }
         }
@@ -322,13 +352,14 @@ async fn once(
     let args = match render_args(&ctx.engine, task, scope) {
         Ok(args) => args,
         Err(message) => {
-            announce(started, None);
+            let target = target_if_known(ctx, task, scope);
+            announce(started, target.clone());
             let message = if no_log {
                 NO_LOG_MESSAGE.to_string()
             } else {
                 message
             };
-            return Ran::failed(message, None);
+            return Ran::failed(message, target);
         }
     };
     let target = task.module.target_label(&args, &ctx.services);
@@ -354,6 +385,7 @@ async fn once(
             scope,
             search: &task.search,
             progress: sink,
+            fork,
             services: &ctx.services,
             expected,
         })
@@ -384,7 +416,11 @@ async fn once(
         }) => {
             result.insert("changed".into(), Json::Bool(false));
             result.insert("failed".into(), Json::Bool(true));
-            result.insert("msg".into(), Json::String(message.clone()));
+            // A module may register its own `msg` (the raw text of a
+            // `fail`), and show a printable one.
+            result
+                .entry("msg")
+                .or_insert_with(|| Json::String(message.clone()));
             (false, true, result, Some(message), details, IndexMap::new())
         }
     };
@@ -459,15 +495,17 @@ async fn looped(
         .engine
         .render(&spec.items.value, scope)
         .map_err(|err| {
-            format!(
+            printable(&format!(
                 "`{}` at {}: {err}",
                 spec.kind.keyword(),
                 spec.items.location
-            )
+            ))
+            .into_owned()
         })
         .and_then(|value| {
-            runbook_playbook::loops::items(spec.kind, value)
-                .map_err(|why| format!("{why} (at {})", spec.items.location))
+            runbook_playbook::loops::items(spec.kind, value).map_err(|why| {
+                printable(&format!("{why} (at {})", spec.items.location)).into_owned()
+            })
         }) {
         Ok(items) => items,
         Err(message) => {
@@ -524,9 +562,18 @@ async fn looped(
         let mut earlier: Vec<Layer> = Vec::new();
         for index in 0..items.len() {
             let scope = ctx.scope(task, Some(item_layer(index)), &earlier);
-            let permit = ctx.permits.clone().acquire_owned().await;
-            let result = once(ctx, task, index, &scope, no_log, sink, None).await;
-            drop(permit);
+            let fork = ctx.fork(ctx.permits.clone().acquire_owned().await.ok());
+            let result = once(
+                ctx,
+                task,
+                index,
+                &scope,
+                no_log,
+                None,
+                Running { sink, fork: &fork },
+            )
+            .await;
+            drop(fork);
             item_progress(sink, &label(index, &scope), &result, no_log);
             if !result.facts.is_empty() {
                 earlier.insert(0, Layer::concrete(result.facts.clone()));
@@ -539,9 +586,18 @@ async fn looped(
                 let scope = ctx.scope(task, Some(item_layer(index)), &[]);
                 let name = label(index, &scope);
                 async move {
-                    let permit = ctx.permits.clone().acquire_owned().await;
-                    let result = once(ctx, task, index, &scope, no_log, sink, None).await;
-                    drop(permit);
+                    let fork = ctx.fork(ctx.permits.clone().acquire_owned().await.ok());
+                    let result = once(
+                        ctx,
+                        task,
+                        index,
+                        &scope,
+                        no_log,
+                        None,
+                        Running { sink, fork: &fork },
+                    )
+                    .await;
+                    drop(fork);
                     item_progress(sink, &name, &result, no_log);
                     result
                 }
@@ -724,6 +780,33 @@ fn ignores_errors(engine: &Engine, task: &Task, scope: &Scope) -> bool {
 
 /// Renders the options, drops `omit`, and checks the rendered values
 /// against the module's option types.
+/// The target a task would have acted on, for the recap of a task that
+/// never got that far (skipped, or an option that does not render): the
+/// options that render now, given to the module's `target_label`.
+/// An option that does not render counts only if the label does not
+/// depend on it: the label must come out the same with a stand-in value.
+fn target_if_known(ctx: &TaskContext, task: &Task, scope: &Scope) -> Option<String> {
+    let mut rendered = IndexMap::new();
+    let mut stand_ins = IndexMap::new();
+    for (name, arg) in &task.args {
+        match ctx.engine.render(&arg.value, scope) {
+            Ok(value) => {
+                if let Some(value) = drop_omitted(value) {
+                    rendered.insert(name.clone(), value.clone());
+                    stand_ins.insert(name.clone(), value);
+                }
+            }
+            Err(_) => {
+                stand_ins.insert(name.clone(), Json::String("(not rendered)".into()));
+            }
+        }
+    }
+    let label = task.module.target_label(&rendered, &ctx.services)?;
+    (rendered.len() == stand_ins.len()
+        || task.module.target_label(&stand_ins, &ctx.services).as_ref() == Some(&label))
+    .then_some(label)
+}
+
 fn render_args(
     engine: &Engine,
     task: &Task,
@@ -731,9 +814,9 @@ fn render_args(
 ) -> Result<IndexMap<String, Json>, String> {
     let mut out = IndexMap::with_capacity(task.args.len());
     for (name, arg) in &task.args {
-        let value = engine
-            .render(&arg.value, scope)
-            .map_err(|err| format!("option `{name}` at {}: {err}", arg.location))?;
+        let value = engine.render(&arg.value, scope).map_err(|err| {
+            printable(&format!("option `{name}` at {}: {err}", arg.location)).into_owned()
+        })?;
         let Some(value) = drop_omitted(value) else {
             continue;
         };
@@ -742,7 +825,11 @@ fn render_args(
             // A value that held a template is not quoted: it may be a secret.
             let literal = arg.value == value;
             check_value(spec, &value, literal).map_err(|message| {
-                format!("{message} (module {}, at {})", module.fqcn, arg.location)
+                printable(&format!(
+                    "{message} (module {}, at {})",
+                    module.fqcn, arg.location
+                ))
+                .into_owned()
             })?;
         }
         out.insert(name.clone(), value);

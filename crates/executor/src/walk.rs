@@ -23,6 +23,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::progress::EventSink;
+use crate::stop::Stop;
 use crate::task::{execute, ItemRecord, Outcome, TaskContext};
 use crate::{Event, Reporter, Status};
 
@@ -40,6 +41,10 @@ pub struct RunOptions {
     pub verbosity: u8,
     /// Replay this saved plan: tasks must run as planned.
     pub saved: Option<Arc<crate::SavedRun>>,
+    /// Asked from outside (a signal): no task starts any more, the tasks in
+    /// flight are abandoned and recorded as interrupted, and the run
+    /// returns; `rescue` and `always` sections do not run.
+    pub stop: Stop,
 }
 
 impl Default for RunOptions {
@@ -51,6 +56,7 @@ impl Default for RunOptions {
             keep_going: false,
             verbosity: 0,
             saved: None,
+            stop: Stop::default(),
         }
     }
 }
@@ -91,6 +97,8 @@ pub struct RunSummary {
     /// Registered results and facts at the end of the run.
     pub facts: IndexMap<String, Json>,
     pub elapsed: Duration,
+    /// The run was asked to stop (`RunOptions::stop`) before it ended.
+    pub interrupted: bool,
 }
 
 impl RunSummary {
@@ -143,6 +151,8 @@ struct Walk<'a> {
     not_needed: Vec<bool>,
     blocks: Vec<BlockState>,
     stopping: bool,
+    /// Asked to stop from outside: nothing more starts, not even `always`.
+    interrupted: bool,
 }
 
 /// Runs the playbook's tasks along the graph. `services` are handed to
@@ -159,6 +169,8 @@ pub async fn run(
     let engine = Engine::new(&playbook.dir);
     let count = playbook.tasks.len();
     let permits = Arc::new(Semaphore::new(options.forks.max(1)));
+    // A task that gives its fork back while it waits wakes the walk.
+    let wake = Arc::new(tokio::sync::Notify::new());
     let mut walk = Walk {
         playbook: &playbook,
         graph,
@@ -171,6 +183,7 @@ pub async fn run(
         not_needed: vec![false; count],
         blocks: vec![BlockState::default(); playbook.blocks.len()],
         stopping: false,
+        interrupted: false,
     };
     walk.ready = (0..count).filter(|&t| walk.waiting[t] == 0).collect();
     // What each task registered or set, by task: a task sees what the
@@ -179,12 +192,18 @@ pub async fn run(
     // an earlier one reads never has to wait for it.
     let mut produced: Vec<Option<Layer>> = vec![None; count];
     let mut running: JoinSet<(TaskId, Instant, Outcome)> = JoinSet::new();
-    let mut in_flight: std::collections::HashMap<tokio::task::Id, (TaskId, Instant)> =
+    // Each running task's id, and when it started and where, as it
+    // announced them: what a task abandoned by a stop is reported with.
+    let mut in_flight: std::collections::HashMap<tokio::task::Id, (TaskId, Arc<Announced>)> =
         std::collections::HashMap::new();
     // Each task's name as shown when it started.
     let mut shown: Vec<String> = playbook.tasks.iter().map(|t| t.display_name()).collect();
 
     loop {
+        if !walk.interrupted && options.stop.is_requested() {
+            walk.interrupt();
+            running.abort_all();
+        }
         // Ready tasks start in playbook order while forks are free; a
         // loop starts at once, its items each waiting for a fork.
         while let Some(id) = walk.ready.pop_first() {
@@ -223,6 +242,7 @@ pub async fn run(
                 permits: permits.clone(),
                 sequential: graph.facts.get(id).is_some_and(|f| f.sequential),
                 permit,
+                wake: wake.clone(),
             };
             let name = shown_name(
                 &engine,
@@ -239,14 +259,12 @@ pub async fn run(
                 quiet: task.hides_output(),
             };
             let reporter = reporter.clone();
-            let spawned_at = Instant::now();
+            let announced = Arc::new(Announced::default());
+            let shared = announced.clone();
             let handle = running.spawn(async move {
-                let started = Arc::new(std::sync::Mutex::new(Instant::now()));
-                let at = started.clone();
+                let at = shared.clone();
                 let announce = move |target: Option<String>| {
-                    if let Ok(mut at) = at.lock() {
-                        *at = Instant::now();
-                    }
+                    at.set(Instant::now(), target.clone());
                     reporter.event(Event::Started {
                         task: id,
                         name,
@@ -254,28 +272,47 @@ pub async fn run(
                     })
                 };
                 let outcome = execute(ctx, id, sink, announce).await;
-                let started = started
-                    .lock()
-                    .map(|s| *s)
-                    .unwrap_or_else(|_| Instant::now());
-                (id, started, outcome)
+                (id, shared.started(), outcome)
             });
-            in_flight.insert(handle.id(), (id, spawned_at));
+            in_flight.insert(handle.id(), (id, announced));
         }
-        let Some(joined) = running.join_next().await else {
+        // Wait for a task to end, or for a stop to be asked.
+        let joined = tokio::select! {
+            biased;
+            () = options.stop.requested(), if !walk.interrupted => {
+                walk.interrupt();
+                running.abort_all();
+                continue;
+            }
+            joined = running.join_next() => joined,
+            // A fork came free: start what is ready.
+            () = wake.notified() => continue,
+        };
+        let Some(joined) = joined else {
             break;
         };
         let (id, started, outcome) = match joined {
             Ok(done) => done,
+            // Abandoned because the run was asked to stop.
+            Err(err) if err.is_cancelled() => {
+                if let Some((id, announced)) = in_flight.get(&err.id()) {
+                    walk.cut_short(*id, shown[*id].clone(), announced);
+                }
+                continue;
+            }
             // A panicking module is a bug in runbook: the task fails with
             // that said, and the run stops.
             Err(err) => {
-                let Some((id, started)) = in_flight.get(&err.id()).copied() else {
+                let Some((id, announced)) = in_flight.get(&err.id()) else {
                     walk.stopping = true;
                     continue;
                 };
                 walk.stopping = true;
-                (id, started, Outcome::panicked(&err.to_string()))
+                (
+                    *id,
+                    announced.started(),
+                    Outcome::panicked(&err.to_string()),
+                )
             }
         };
         if outcome.not_included {
@@ -334,10 +371,43 @@ pub async fn run(
         }
     }
     RunSummary {
+        interrupted: walk.interrupted,
         records: walk.records,
         not_needed: walk.not_needed,
         facts,
         elapsed: begun.elapsed(),
+    }
+}
+
+/// When a running task started (as it announced itself) and its target.
+struct Announced {
+    at: std::sync::Mutex<(Instant, Option<String>)>,
+}
+
+impl Default for Announced {
+    fn default() -> Self {
+        Announced {
+            at: std::sync::Mutex::new((Instant::now(), None)),
+        }
+    }
+}
+
+impl Announced {
+    fn set(&self, started: Instant, target: Option<String>) {
+        if let Ok(mut at) = self.at.lock() {
+            *at = (started, target);
+        }
+    }
+
+    fn started(&self) -> Instant {
+        self.at
+            .lock()
+            .map(|at| at.0)
+            .unwrap_or_else(|_| Instant::now())
+    }
+
+    fn target(&self) -> Option<String> {
+        self.at.lock().ok().and_then(|at| at.1.clone())
     }
 }
 
@@ -370,6 +440,10 @@ impl Walk<'_> {
     /// Whether a ready task runs: `Some(extra variables)` to run it, `None`
     /// when it is resolved without running (and released).
     fn decide(&mut self, id: TaskId) -> Option<Option<Layer>> {
+        // Asked to stop: nothing starts, not even a rescue or `always`.
+        if self.interrupted {
+            return self.hold(id);
+        }
         let task = &self.playbook.tasks[id];
         let inherited = self.inherited[id];
         // A rescue runs only when its block caught a failure; it then runs
@@ -457,6 +531,46 @@ impl Walk<'_> {
     fn hold(&mut self, id: TaskId) -> Option<Option<Layer>> {
         self.release(id, Resolved::Held);
         None
+    }
+
+    /// Asked to stop: no task starts any more.
+    fn interrupt(&mut self) {
+        self.interrupted = true;
+        self.stopping = true;
+    }
+
+    /// A task abandoned in flight by a stop: recorded as interrupted, and
+    /// what waits for it is not run.
+    fn cut_short(&mut self, id: TaskId, name: String, announced: &Announced) {
+        let now = Instant::now();
+        let started = announced.started();
+        let target = announced.target();
+        self.reporter.event(Event::Finished {
+            task: id,
+            name: name.clone(),
+            target: target.clone(),
+            status: Status::Interrupted,
+            duration: now.saturating_duration_since(started),
+            message: Some(
+                "interrupted while it ran; what it had started outside runbook keeps going".into(),
+            ),
+            details: Vec::new(),
+        });
+        self.records[id] = Some(TaskRecord {
+            status: Status::Interrupted,
+            target,
+            started,
+            finished: now,
+            message: Some("interrupted while it ran".into()),
+            args: Vec::new(),
+            items: Vec::new(),
+            result: Json::Null,
+            details: Vec::new(),
+            plan: None,
+            warnings: Vec::new(),
+            name,
+        });
+        self.release(id, Resolved::Held);
     }
 
     /// Not run: a task it waits for failed (with --keep-going).

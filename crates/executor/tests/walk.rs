@@ -411,3 +411,49 @@ async fn values_follow_file_order_not_completion_order() {
     // `second` did not wait for `read1`.
     assert!(r[3].finished <= r[1].started);
 }
+
+/// A stop asked while a task runs: nothing more starts (not even an
+/// `always`), the task in flight is abandoned and recorded as
+/// interrupted, and the run returns at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_abandons_the_tasks_in_flight_and_starts_nothing() {
+    let text = format!(
+        "- hosts: localhost\n  tasks:\n{}{}    - block:\n{}      always:\n{}",
+        stack("quick", 0, ""),
+        stack("slow", 60_000, "      register: slow\n"),
+        stack(
+            "inner",
+            0,
+            "          After: \"{{ slow.outputs.Sleep }}\"\n"
+        )
+        .replace("\n    ", "\n        ")
+        .replacen("    - name", "        - name", 1),
+        stack("cleanup", 0, "")
+            .replace("\n    ", "\n        ")
+            .replacen("    - name", "        - name", 1),
+    );
+    let options = RunOptions::default();
+    let stop = options.stop.clone();
+    let begun = std::time::Instant::now();
+    let asked = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.request();
+    });
+    let (summary, events) = run_playbook(&text, options).await;
+    asked.await.unwrap();
+    assert!(
+        begun.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        begun.elapsed()
+    );
+    assert!(summary.interrupted);
+    assert_eq!(
+        statuses(&summary),
+        [Some(Status::Changed), Some(Status::Interrupted), None, None]
+    );
+    assert_eq!(summary.not_run(), 2);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Finished { name, status: Status::Interrupted, .. } if name == "slow"
+    )));
+}

@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use indexmap::IndexMap;
 use petgraph::graph::{DiGraph, NodeIndex};
 use runbook_module::schema::suggest;
-use runbook_module::{AccountKey, Analysis, Owned};
+use runbook_module::{printable, AccountKey, Analysis, Owned};
 use runbook_playbook::{
     ErrorKind, Json, Location, Playbook, PlaybookError, Section, TaskId, VarRank, MAGIC_VARS,
 };
@@ -60,7 +60,7 @@ pub fn build(
     }
     let facts = builder.all_facts();
     builder.index_producers(&facts);
-    builder.data_edges();
+    builder.data_edges(&facts);
     let external_imports = builder.module_edges(&facts);
     builder.depends_on_edges();
     builder.block_edges();
@@ -225,7 +225,7 @@ impl Builder<'_> {
 
     /// Data edges: each variable a task reads, followed through the vars
     /// that hold templates, leads to the task that produces it.
-    fn data_edges(&mut self) {
+    fn data_edges(&mut self, facts: &[TaskFacts]) {
         for task in &self.playbook.tasks {
             let mut errors = Vec::new();
             let mut pending: Vec<(Read, Vec<String>)> = task_reads(&self.engine, task, &mut errors)
@@ -240,6 +240,17 @@ impl Builder<'_> {
                         let (_, reason) = self
                             .producer_before(&read.name, task.id)
                             .expect("source found a producer");
+                        if matches!(reason, EdgeReason::Register(_)) {
+                            for (problem, required) in
+                                self.unknown_keys(&read, producer, &facts[producer])
+                            {
+                                if required {
+                                    errors.push(problem);
+                                } else {
+                                    self.warnings.push(problem.in_task(task.display_name()));
+                                }
+                            }
+                        }
                         self.edge(producer, task.id, reason);
                     }
                     Source::Value(value, location) => {
@@ -276,6 +287,70 @@ impl Builder<'_> {
                 });
             }
         }
+    }
+
+    /// Reads of keys that the producer's registered result will not have
+    /// (an output its stack's template does not declare), each with
+    /// whether the read is unguarded (an error) or guarded (a warning).
+    fn unknown_keys(
+        &self,
+        read: &Read,
+        producer: TaskId,
+        facts: &TaskFacts,
+    ) -> Vec<(PlaybookError, bool)> {
+        let task = &self.playbook.tasks[producer];
+        // A loop registers `results`; its items' fields are not dotted
+        // paths of the name.
+        let [item] = facts.items.as_slice() else {
+            return Vec::new();
+        };
+        if task.loop_.is_some() || facts.expands_at_run_time {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        for path in &read.paths {
+            let mut parts = path.split('.').skip(1);
+            let (Some(field), Some(key)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let Some(known) = item.result_keys.iter().find(|k| k.field == field) else {
+                continue;
+            };
+            if known.keys.contains(key) {
+                continue;
+            }
+            let declared = if known.keys.is_empty() {
+                format!("it declares no {}s", known.noun)
+            } else {
+                format!(
+                    "{}s: {}",
+                    known.noun,
+                    known.keys.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            };
+            let help = match suggest(key, known.keys.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean `{}.{field}.{near}`?", read.name),
+                None => format!("read one of its {}s, or declare `{key}` there", known.noun),
+            };
+            let problem = PlaybookError::new(
+                ErrorKind::Undefined,
+                format!(
+                    "`{path}` does not exist: task `{}` registers `{}`, and {} declares no {} `{key}` ({declared})",
+                    task.display_name(),
+                    read.name,
+                    known.source,
+                    known.noun,
+                ),
+            )
+            .at(read.location.clone())
+            .help(format!(
+                "{help} (task `{}` is at {})",
+                printable(&task.display_name()),
+                task.location
+            ));
+            problems.push((problem, read.required));
+        }
+        problems
     }
 
     fn recursive(&self, read: &Read, via: &[String]) -> PlaybookError {
@@ -362,7 +437,7 @@ impl Builder<'_> {
             Some(later) => format!(
                 "`{}` is only set by a later task, `{}` ({}); move that task earlier or add `| default(...)`",
                 read.name,
-                self.playbook.tasks[later].display_name(),
+                printable(&self.playbook.tasks[later].display_name()),
                 self.playbook.tasks[later].location
             ),
             None => format!(
@@ -419,7 +494,7 @@ impl Builder<'_> {
             }
             Err(err) => {
                 self.errors.push(
-                    PlaybookError::new(ErrorKind::Template, err.to_string())
+                    PlaybookError::template(&err)
                         .at(spec.items.location.clone())
                         .in_task(name.clone()),
                 );
@@ -649,7 +724,7 @@ impl Builder<'_> {
                     .at(entry.location.clone())
                     .in_task(task.display_name());
                     if let Some(h) = hint {
-                        err = err.help(format!("did you mean `{h}`?"));
+                        err = err.help(format!("did you mean `{}`?", printable(h)));
                     }
                     self.errors.push(err);
                 }
@@ -754,12 +829,17 @@ impl Builder<'_> {
                     .map(|e| e.weight().to_string())
                     .collect::<Vec<_>>()
                     .join(", ");
-                lines.push(format!(
-                    "`{}` ({}) waits for `{}` ({reason})",
-                    tasks[to.index()].display_name(),
-                    tasks[to.index()].location,
-                    tasks[from.index()].display_name(),
-                ));
+                // One help line per edge: the names inside are made
+                // printable so none of them can start a line of its own.
+                lines.push(
+                    printable(&format!(
+                        "`{}` ({}) waits for `{}` ({reason})",
+                        tasks[to.index()].display_name(),
+                        tasks[to.index()].location,
+                        tasks[from.index()].display_name(),
+                    ))
+                    .into_owned(),
+                );
             }
             let names: Vec<String> = path
                 .iter()

@@ -7,7 +7,9 @@
 //! names and cycles are all reported here, before anything runs.
 
 mod build;
+mod place;
 mod reads;
+mod reduce;
 mod render;
 
 use std::fmt;
@@ -20,7 +22,8 @@ use runbook_module::{AccountKey, StaticFacts};
 use runbook_playbook::{PlaybookError, TaskId};
 
 pub use build::{build, PORTABLE_DEPENDS_ON};
-pub use render::Format;
+pub use reduce::Reduction;
+pub use render::{Format, RenderOptions};
 pub use runbook_module::ResultReads;
 
 /// Why one task waits for another.

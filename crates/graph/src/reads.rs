@@ -1,7 +1,7 @@
 //! What each task reads: variable names found in its options, `when`,
 //! `changed_when`/`failed_when` and name, with where each was written.
 
-use runbook_playbook::{ErrorKind, Json, Location, PlaybookError, Task};
+use runbook_playbook::{Json, Location, PlaybookError, Task};
 use runbook_template::analysis::{expression_references, references};
 use runbook_template::{Engine, References};
 
@@ -12,6 +12,28 @@ pub struct Read {
     /// Read outside any `default` / `is defined` guard: it must exist.
     pub required: bool,
     pub location: Location,
+    /// The dotted paths the same text reads under the name
+    /// (`kms.stack_outputs.Arn`), where attributes are constant.
+    pub paths: Vec<String>,
+}
+
+/// The dotted paths a text reads, by top-level name; empty when they
+/// cannot be worked out (the reads themselves report syntax errors).
+fn paths_by_name(engine: &Engine, text: &str, bare: bool) -> Vec<String> {
+    runbook_template::analysis::variable_paths(engine, text, bare)
+        .map(|paths| paths.into_iter().filter(|p| p.contains('.')).collect())
+        .unwrap_or_default()
+}
+
+/// The paths of `all` under `name`.
+fn under(all: &[String], name: &str) -> Vec<String> {
+    all.iter()
+        .filter(|p| {
+            p.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('.'))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Collects the reads of a task. Template syntax errors are returned as
@@ -20,17 +42,24 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
     let mut reads = Vec::new();
     let label = task.display_name();
     let mut add = |refs: Result<References, runbook_template::TemplateError>,
+                   (text, bare): (&str, bool),
                    location: &Location,
                    may_require: bool,
                    skip: Option<&str>,
                    reads: &mut Vec<Read>| match refs {
         Ok(refs) => {
+            let paths = if refs.names.is_empty() {
+                Vec::new()
+            } else {
+                paths_by_name(engine, text, bare)
+            };
             for name in refs.names {
                 if Some(name.as_str()) == skip {
                     continue;
                 }
                 let required = may_require && refs.required.contains(&name);
                 reads.push(Read {
+                    paths: under(&paths, &name),
                     name,
                     required,
                     location: location.clone(),
@@ -38,7 +67,7 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
             }
         }
         Err(err) => errors.push(
-            PlaybookError::new(ErrorKind::Template, err.to_string())
+            PlaybookError::template(&err)
                 .at(location.clone())
                 .in_task(label.clone()),
         ),
@@ -53,13 +82,14 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
             } else {
                 references(engine, text)
             };
-            add(refs, &arg.location, true, None, &mut reads);
+            add(refs, (text, bare), &arg.location, true, None, &mut reads);
         }
     }
     for when in task.include_when.iter().chain(&task.when) {
         for text in condition_strings(&when.value) {
             add(
                 expression_references(engine, text),
+                (text, true),
                 &when.location,
                 true,
                 None,
@@ -71,6 +101,7 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
         for text in strings(&spec.items.value) {
             add(
                 references(engine, text),
+                (text, false),
                 &spec.items.location,
                 true,
                 None,
@@ -81,6 +112,7 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
             for text in strings(&label.value) {
                 add(
                     references(engine, text),
+                    (text, false),
                     &label.location,
                     true,
                     None,
@@ -98,6 +130,7 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
         for text in condition_strings(&condition.value) {
             add(
                 expression_references(engine, text),
+                (text, true),
                 &condition.location,
                 true,
                 own,
@@ -109,6 +142,7 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
         for text in strings(&flag.value) {
             add(
                 references(engine, text),
+                (text, false),
                 &flag.location,
                 true,
                 None,
@@ -121,6 +155,7 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
     if let Some(name) = &task.name {
         add(
             references(engine, name),
+            (name, false),
             &task.location,
             false,
             None,
@@ -141,14 +176,20 @@ pub fn value_reads(
     let mut reads = Vec::new();
     for text in strings(value) {
         match references(engine, text) {
-            Ok(refs) => reads.extend(refs.names.into_iter().map(|name| Read {
-                required: refs.required.contains(&name),
-                name,
-                location: location.clone(),
-            })),
-            Err(err) => errors.push(
-                PlaybookError::new(ErrorKind::Template, err.to_string()).at(location.clone()),
-            ),
+            Ok(refs) => {
+                let paths = if refs.names.is_empty() {
+                    Vec::new()
+                } else {
+                    paths_by_name(engine, text, false)
+                };
+                reads.extend(refs.names.into_iter().map(|name| Read {
+                    required: refs.required.contains(&name),
+                    paths: under(&paths, &name),
+                    name,
+                    location: location.clone(),
+                }))
+            }
+            Err(err) => errors.push(PlaybookError::template(&err).at(location.clone())),
         }
     }
     reads

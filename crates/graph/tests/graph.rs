@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
-use runbook_graph::{build, Format, TaskGraph};
+use runbook_graph::{build, Format, RenderOptions, TaskGraph};
 use runbook_playbook::{load, Json, Playbook, PlaybookError};
 
 fn workspace() -> PathBuf {
@@ -93,18 +93,236 @@ fn cicd_playbook_has_exactly_the_edges_its_data_implies() {
     assert!(graph.warnings.is_empty(), "{:#?}", graph.warnings);
 }
 
+/// The JSON holds every edge: those the drawings leave out are marked
+/// `implied`, with the tasks of a path that orders the pair anyway.
 #[test]
 fn json_format_is_exact() {
     let (_dir, path) = fixture(&[(
         "p.yml",
-        "- hosts: localhost\n  tasks:\n    - name: a\n      set_fact:\n        x: 1\n    - name: b\n      debug:\n        msg: \"{{ x }}\"\n",
+        "- hosts: localhost\n  tasks:\n    - name: a\n      set_fact:\n        x: 1\n    - name: b\n      set_fact:\n        y: \"{{ x }}\"\n    - name: c\n      debug:\n        msg: \"{{ x }} {{ y }}\"\n",
     )]);
     let (playbook, graph) = graph_of(&path, &IndexMap::new());
     let text = graph.unwrap().render(&playbook, Format::Json);
     assert_eq!(
         text,
-        "{\"nodes\":[{\"id\":0,\"name\":\"a\",\"module\":\"ansible.builtin.set_fact\"},{\"id\":1,\"name\":\"b\",\"module\":\"ansible.builtin.debug\"}],\"edges\":[{\"from\":0,\"to\":1,\"reason\":\"set_fact x\"}]}\n"
+        concat!(
+            "{\"nodes\":[",
+            "{\"id\":0,\"name\":\"a\",\"module\":\"ansible.builtin.set_fact\",\"accounts\":[],\"owns\":[]},",
+            "{\"id\":1,\"name\":\"b\",\"module\":\"ansible.builtin.set_fact\",\"accounts\":[],\"owns\":[]},",
+            "{\"id\":2,\"name\":\"c\",\"module\":\"ansible.builtin.debug\",\"accounts\":[],\"owns\":[]}],",
+            "\"edges\":[",
+            "{\"from\":0,\"to\":1,\"reason\":\"set_fact x\",\"implied\":false},",
+            "{\"from\":0,\"to\":2,\"reason\":\"set_fact x\",\"implied\":true,\"through\":[1]},",
+            "{\"from\":1,\"to\":2,\"reason\":\"set_fact y\",\"implied\":false}]}\n"
+        )
     );
+}
+
+/// The CI/CD baseline's 17 edges say no more than 9: the rest are
+/// implied by longer paths, and drawings leave them out by default.
+#[test]
+fn cicd_playbook_reduces_to_nine_edges() {
+    let path = workspace().join("playbooks/playbook-cicd-01.yaml");
+    let (playbook, graph) = graph_of(&path, &cicd_vars());
+    let graph = graph.unwrap_or_else(|errs| panic!("{errs:#?}"));
+    let reduction = graph.reduction();
+    assert_eq!(
+        reduction.pairs().collect::<Vec<_>>(),
+        [
+            (0, 5),
+            (0, 6),
+            (1, 3),
+            (2, 3),
+            (3, 4),
+            (4, 5),
+            (4, 6),
+            (5, 7),
+            (6, 7)
+        ]
+    );
+    // The export edge 3 -> 7 is implied: KMS key -> buckets -> non-prod roles
+    // -> settings.
+    assert_eq!(reduction.through(3, 7), Some(vec![4, 5]));
+    let arrows = |options: RenderOptions| {
+        graph
+            .render(&playbook, options)
+            .lines()
+            .filter(|l| l.contains(" -> "))
+            .count()
+    };
+    assert_eq!(arrows(Format::Dot.into()), 9);
+    let all = RenderOptions {
+        format: Format::Dot,
+        all_edges: true,
+    };
+    assert_eq!(arrows(all), 17);
+    let dot = graph.render(&playbook, all);
+    assert_eq!(dot.matches("style=dashed").count(), 8, "{dot}");
+    // The waves are the same: the reduction keeps the order.
+    let text = graph.render(&playbook, Format::Text);
+    assert!(
+        text.contains("wave 5:\n  - CI/CD account - management settings [cloudformation cicd-mgmt-settings @ cicd] after `Non-prod account - CI/CD IAM roles`, `Prod account - CI/CD IAM roles`\n"),
+        "{text}"
+    );
+}
+
+/// A pair with several reasons is one arrow in the reduced drawing,
+/// labelled with all of them, and one arrow per reason with all edges.
+#[test]
+fn one_arrow_per_pair_with_all_its_reasons() {
+    let (_dir, path) = fixture(&[(
+        "p.yml",
+        "- hosts: localhost\n  tasks:\n    - name: a\n      set_fact: {x: 1}\n      register: r\n    - name: b\n      debug: {msg: \"{{ x }} {{ r }}\"}\n      depends_on: a\n",
+    )]);
+    let (playbook, graph) = graph_of(&path, &IndexMap::new());
+    let graph = graph.unwrap();
+    let dot = graph.render(&playbook, Format::Dot);
+    assert!(
+        dot.contains("  t0 -> t1 [label=\"register r, set_fact x, depends_on\"];\n"),
+        "{dot}"
+    );
+    let all = graph.render(
+        &playbook,
+        RenderOptions {
+            format: Format::Mermaid,
+            all_edges: true,
+        },
+    );
+    assert_eq!(all.matches("t0 -->|").count(), 3, "{all}");
+}
+
+/// Loops: a task whose items manage several stacks is one node that names
+/// them (up to three, then a count) in its account's cluster; a loop over
+/// several accounts is drawn outside the clusters, naming them; a loop
+/// that expands at run time says so. Edges to and from looped tasks are
+/// reduced as any other.
+#[test]
+fn loops_in_clusters_and_labels() {
+    let play = "- hosts: localhost\n  vars:\n    envs: [a, b, c, d]\n  tasks:\n    - name: start\n      set_fact: {x: 1}\n    - name: stacks\n      cloudformation: {stack_name: \"s-{{ item }}\", profile: p, region: eu-west-1, template: e.yml, tags: {x: \"{{ x }}\"}}\n      loop: \"{{ envs }}\"\n      register: made\n    - name: per account\n      cloudformation: {stack_name: one, profile: \"{{ item }}\", region: eu-west-1, template: e.yml, tags: {x: \"{{ x }}\", n: \"{{ made }}\"}}\n      loop: [p, q]\n    - name: later\n      debug: {msg: \"{{ item.stack_id }} {{ x }}\"}\n      loop: \"{{ made.results }}\"\n    - name: same stack as item b\n      cloudformation: {stack_name: s-b, profile: p, region: eu-west-1, state: absent}\n";
+    let (_dir, path) = fixture(&[("p.yml", play), ("e.yml", "Resources: {}\n")]);
+    let (playbook, graph) = graph_of(&path, &IndexMap::new());
+    let graph = graph.unwrap();
+    assert_eq!(
+        edges(&graph),
+        [
+            e(0, 1, "set_fact x"),
+            e(0, 2, "set_fact x"),
+            e(0, 3, "set_fact x"),
+            e(1, 2, "register made"),
+            e(1, 3, "register made"),
+            e(1, 4, "same stack"),
+        ]
+    );
+    assert_eq!(
+        graph.reduction().pairs().collect::<Vec<_>>(),
+        [(0, 1), (1, 2), (1, 3), (1, 4)]
+    );
+    let dot = graph.render(&playbook, Format::Dot);
+    assert_eq!(
+        dot,
+        concat!(
+            "digraph runbook {\n",
+            "  rankdir=TB;\n",
+            "  newrank=true;\n",
+            "  node [shape=box];\n",
+            "  subgraph cluster_0 {\n",
+            "    label=\"profile p, eu-west-1\";\n",
+            "    t1 [label=\"stacks (loop: 4 items)\\ns-a, s-b, s-c, +1 more @ p\"];\n",
+            "    t4 [label=\"same stack as item b\\ns-b @ p\"];\n",
+            "  }\n",
+            "  t0 [label=\"start\"];\n",
+            "  t2 [label=\"per account (loop: 2 items)\\none @ p, q\"];\n",
+            "  t3 [label=\"later (loop: expands at run time)\"];\n",
+            "  t0 -> t1 [label=\"set_fact x\"];\n",
+            "  t1 -> t2 [label=\"register made\"];\n",
+            "  t1 -> t3 [label=\"register made\"];\n",
+            "  t1 -> t4 [label=\"same stack\"];\n",
+            "}\n",
+        )
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&graph.render(&playbook, Format::Json)).unwrap();
+    assert_eq!(json["nodes"][1]["owns"].as_array().unwrap().len(), 4);
+    assert_eq!(json["nodes"][2]["accounts"].as_array().unwrap().len(), 2);
+    assert_eq!(json["nodes"][2]["accounts"][1]["profile"], "q");
+    assert_eq!(json["edges"][1]["through"], serde_json::json!([1]));
+}
+
+/// A task name can hold anything YAML can: quotes, newlines, angle
+/// brackets, Graphviz and Mermaid escapes, control characters. Each node
+/// stays one line of valid syntax, and no name can add a line that would
+/// pass for the account line under it.
+#[test]
+fn hostile_task_names_stay_inside_their_labels() {
+    let hostile = r#""He said \"hi\"\n@ prod <br/> <b>x</b> \\N \\l #quot; &amp; `md` | ; ] } %% end\r\t\u001b[2K\u007f\u202e\u2028""#;
+    let play = format!(
+        "- hosts: localhost\n  tasks:\n    - name: {hostile}\n      set_fact: {{x: 1}}\n    - name: second\n      debug: {{msg: \"{{{{ x }}}}\"}}\n"
+    );
+    let (_dir, path) = fixture(&[("p.yml", &play)]);
+    let (playbook, graph) = graph_of(&path, &IndexMap::new());
+    let graph = graph.unwrap();
+    assert!(playbook.tasks[0].display_name().contains('\n'));
+
+    let dot = graph.render(&playbook, Format::Dot);
+    let node = dot.lines().find(|l| l.starts_with("  t0 ")).unwrap();
+    assert_eq!(
+        node,
+        r#"  t0 [label="He said \"hi\"\\n@ prod <br/> <b>x</b> \\N \\l #quot; &amp; `md` | ; ] } %% end\\r\\t\\x1b[2K\\x7f\\u{202e}\\u{2028}"];"#
+    );
+    assert_dot_structure(&dot);
+
+    let mermaid = graph.render(&playbook, Format::Mermaid);
+    let node = mermaid.lines().find(|l| l.starts_with("  t0[")).unwrap();
+    assert_eq!(
+        node,
+        "  t0[\"He said #quot;hi#quot;#92;n@ prod #lt;br/#gt; #lt;b#gt;x#lt;/b#gt; #92;N #92;l #35;quot#59; #amp;amp#59; #96;md#96; #124; #59; ] } #37;#37; end#92;r#92;t#92;x1b[2K#92;x7f#92;u{202e}#92;u{2028}\"]"
+    );
+    for line in mermaid.lines().skip(1) {
+        let inner = line
+            .split_once("[\"")
+            .or_else(|| line.split_once("|\""))
+            .map(|(_, rest)| rest)
+            .unwrap_or("");
+        let label = inner
+            .rsplit_once("\"]")
+            .or_else(|| inner.rsplit_once("\"|"))
+            .map_or("", |(label, _)| label);
+        assert!(
+            !label.contains(['"', '<', '>', '`', '\\', '|', '&', '%']),
+            "{line}"
+        );
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+}
+
+/// What `dot` would refuse, checked without Graphviz: every line one
+/// statement, every string closed on its line, no raw control character.
+fn assert_dot_structure(dot: &str) {
+    assert!(dot.starts_with("digraph runbook {\n") && dot.ends_with("}\n"));
+    let mut depth = 0i32;
+    for line in dot.lines() {
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        let mut in_string = false;
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match (in_string, c) {
+                (true, '\\') => {
+                    chars.next();
+                }
+                (_, '"') => in_string = !in_string,
+                (false, '{') => depth += 1,
+                (false, '}') => depth -= 1,
+                _ => {}
+            }
+        }
+        assert!(!in_string, "unclosed string: {line}");
+        let trimmed = line.trim();
+        assert!(
+            trimmed.ends_with(';') || trimmed.ends_with('{') || trimmed == "}",
+            "{line}"
+        );
+    }
+    assert_eq!(depth, 0);
 }
 
 #[test]
@@ -393,5 +611,49 @@ fn block_edges() {
             e(1, 3, "always"),
             e(2, 3, "always"),
         ]
+    );
+}
+
+#[test]
+fn a_read_of_an_output_the_template_does_not_declare_is_an_error() {
+    let template = "Resources: {}\nOutputs:\n  Arn: {Value: x}\n  KeyId: {Value: y}\n";
+    let play = "- hosts: localhost\n  vars:\n    via_var: \"{{ kms.stack_outputs.Nope }}\"\n  tasks:\n    - name: kms\n      cloudformation: {stack_name: kms, template: t.yml}\n      register: kms\n    - name: typo\n      debug: {msg: \"{{ kms.stack_outputs.Arm }}\"}\n    - name: through a var\n      debug: {msg: \"{{ via_var }}\"}\n    - name: fine\n      debug: {msg: \"{{ kms.stack_outputs.KeyId }} {{ kms.stack_id }}\"}\n    - name: guarded\n      debug: {msg: \"{{ kms.stack_outputs.Other | default('') }}\"}\n";
+    let (_dir, path) = fixture(&[("p.yml", play), ("t.yml", template)]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    let errors = graph.expect_err("unknown outputs");
+    let messages: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{} @{}", e.message, e.location.as_ref().unwrap().span))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "`kms.stack_outputs.Arm` does not exist: task `kms` registers `kms`, and its template t.yml declares no output `Arm` (outputs: Arn, KeyId) @9:15",
+            "`kms.stack_outputs.Nope` does not exist: task `kms` registers `kms`, and its template t.yml declares no output `Nope` (outputs: Arn, KeyId) @3:5",
+        ]
+    );
+    let help = errors[0].help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("did you mean `kms.stack_outputs.Arn`? (task `kms` is at "),
+        "{help}"
+    );
+
+    // Guarded, it is only a warning; with a transform the outputs are not
+    // known, and a template without `Outputs` declares none.
+    let guarded = play.replace("Arm", "Arn").replace("Nope", "KeyId");
+    let (_dir, path) = fixture(&[("p.yml", &guarded), ("t.yml", template)]);
+    let (_, graph) = graph_of(&path, &IndexMap::new());
+    let graph = graph.expect("only a warning");
+    assert_eq!(graph.warnings.len(), 1, "{:?}", graph.warnings);
+    assert!(graph.warnings[0].message.contains("no output `Other`"));
+    let transformed = format!("Transform: AWS::Serverless-2016-10-31\n{template}");
+    let (_dir, path) = fixture(&[("p.yml", play), ("t.yml", &transformed)]);
+    assert!(graph_of(&path, &IndexMap::new()).1.is_ok());
+    let (_dir, path) = fixture(&[("p.yml", play), ("t.yml", "Resources: {}\n")]);
+    let errors = graph_of(&path, &IndexMap::new()).1.expect_err("no outputs");
+    assert!(
+        errors[0].message.contains("(it declares no outputs)"),
+        "{}",
+        errors[0].message
     );
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use runbook_template::{Engine, Scope, TemplateError, OMIT};
 
-use crate::{Arg, ErrorKind, Json, Location, PlaybookError};
+use crate::{Arg, Json, Location, PlaybookError};
 
 /// The account a task talks to, as far as names tell before running: the
 /// profile, region and endpoint. Two keys that differ may still be one
@@ -104,9 +104,27 @@ pub struct StaticFacts {
     /// running: two tasks that manage one thing with different settings
     /// would change it back and forth on every run.
     pub settings: Option<Json>,
+    /// Fields of the registered result whose keys are all known before
+    /// running (a stack's outputs, from its template): the graph refuses
+    /// a read of any other key.
+    pub result_keys: Vec<KnownKeys>,
     /// Whatever else the module worked out (a parsed template), kept for
     /// its own later use.
     pub detail: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+/// A field of a task's registered result that is a mapping with exactly
+/// these keys whenever the task succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownKeys {
+    /// The field (`stack_outputs`).
+    pub field: String,
+    /// Every key it will have.
+    pub keys: std::collections::BTreeSet<String>,
+    /// What a key is, for messages (`output`).
+    pub noun: &'static str,
+    /// What declares the keys, for messages (`its template topic.yml`).
+    pub source: String,
 }
 
 impl fmt::Debug for StaticFacts {
@@ -116,6 +134,7 @@ impl fmt::Debug for StaticFacts {
             .field("owns", &self.owns)
             .field("exports", &self.exports)
             .field("imports", &self.imports)
+            .field("result_keys", &self.result_keys)
             .finish_non_exhaustive()
     }
 }
@@ -183,8 +202,7 @@ impl<'a> Analysis<'a> {
             Ok(value) => Known::Now(value),
             Err(err) if not_known_yet(&err) => Known::Later,
             Err(err) => {
-                let err = PlaybookError::new(ErrorKind::Template, err.to_string())
-                    .at(arg.location.clone());
+                let err = PlaybookError::template(&err).at(arg.location.clone());
                 self.error(err);
                 Known::Later
             }

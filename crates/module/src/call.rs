@@ -50,6 +50,28 @@ pub trait Progress: Send + Sync {
     }
 }
 
+/// A task's share of `--forks`. A module that only waits on something
+/// outside (CloudFormation working on a stack) gives it back meanwhile, so
+/// that a wide level of the graph does not run in waves of `--forks`; it
+/// takes one again before it goes on.
+pub trait Fork: Send + Sync {
+    /// Gives the fork back; nothing when it is not held.
+    fn release(&self);
+    /// Takes a fork again, waiting for one; nothing when it is held.
+    fn reacquire(&self) -> BoxFuture<'_, ()>;
+}
+
+/// The fork of a call made outside a run (tests, tools): nothing to give.
+pub struct NoFork;
+
+impl Fork for NoFork {
+    fn release(&self) {}
+
+    fn reacquire(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
 /// The shared things a run gives its modules (the AWS client pool and
 /// caches), by type, so that the executor passes them on without knowing
 /// what they are.
@@ -99,6 +121,8 @@ pub struct Call<'a> {
     /// role's directory, then the playbook's (see [`find_file`]).
     pub search: &'a [PathBuf],
     pub progress: &'a dyn Progress,
+    /// The task's fork, to give back while it only waits.
+    pub fork: &'a dyn Fork,
     pub services: &'a Services,
     /// When replaying a saved plan: the plan this task made then
     /// (`ModuleOutput::plan`); the module refuses to act if what it was

@@ -11,21 +11,23 @@ mod call;
 mod diagnostic;
 mod registry;
 pub mod schema;
+pub mod text;
 
 use indexmap::IndexMap;
 
 pub use analysis::{
-    not_known_yet, AccountKey, Analysis, Import, Known, Owned, Placement, PlaybookImports,
-    StaticFacts, REGION_PLACEHOLDER,
+    not_known_yet, AccountKey, Analysis, Import, Known, KnownKeys, Owned, Placement,
+    PlaybookImports, StaticFacts, REGION_PLACEHOLDER,
 };
 pub use call::{
-    find_file, BoxFuture, Call, ModuleFailure, ModuleOutput, PlaybookDir, Progress, ResultReads,
-    Services,
+    find_file, BoxFuture, Call, Fork, ModuleFailure, ModuleOutput, NoFork, PlaybookDir, Progress,
+    ResultReads, Services,
 };
-pub use diagnostic::{Arg, ErrorKind, Location, PlaybookError};
+pub use diagnostic::{Arg, ErrorKind, Focus, Location, PlaybookError};
 pub use registry::{ModuleRef, Registry};
 
 pub use schema::{ModuleSpec, OptionKind, OptionSpec};
+pub use text::printable;
 
 pub type Json = serde_json::Value;
 

@@ -166,10 +166,12 @@ pub fn check_value(spec: &OptionSpec, value: &Json, literal: bool) -> Result<(),
     if !spec.choices.is_empty() {
         let text = value.as_str().unwrap_or_default();
         if !spec.choices.contains(&text) {
-            let found = if literal {
-                format!("`{text}`")
-            } else {
-                "another value (not shown: it was rendered)".to_string()
+            let found = match value {
+                _ if !literal => "another value (not shown: it was rendered)".to_string(),
+                Json::String(_) => format!("`{text}`"),
+                // YAML 1.1 reads yes/no/on/off as booleans.
+                Json::Bool(_) => format!("the boolean `{value}` (quote it to mean a string)"),
+                other => format!("{} `{other}`", json_kind(other)),
             };
             return Err(format!(
                 "option `{}` must be one of {}, found {found}",

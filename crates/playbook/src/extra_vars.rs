@@ -6,60 +6,122 @@ use std::path::Path;
 
 use indexmap::IndexMap;
 
+use runbook_module::printable;
+
 use crate::{ErrorKind, Json, PlaybookError};
 
 /// Parses every `-e` argument in order; later ones override earlier ones.
+///
+/// A bad argument is described by its position (`-e #2`), the word and the
+/// key it concerns, never by its text: `-e` often carries secrets.
 pub fn parse_all(args: &[String], cwd: &Path) -> Result<IndexMap<String, Json>, PlaybookError> {
     let mut vars = IndexMap::new();
-    for arg in args {
-        vars.extend(parse_one(arg, cwd)?);
+    for (index, arg) in args.iter().enumerate() {
+        vars.extend(parse_nth(index + 1, arg, cwd)?);
     }
     Ok(vars)
 }
 
-fn bad(arg: &str, why: impl std::fmt::Display) -> PlaybookError {
+fn bad(position: usize, why: impl std::fmt::Display) -> PlaybookError {
     PlaybookError::new(
         ErrorKind::ExtraVars,
-        format!("invalid extra vars `-e {arg}`: {why}"),
+        format!("invalid extra vars in -e #{position}: {why}"),
     )
-    .help("use -e key=value, -e @vars.yml, or -e '{\"key\": \"value\"}'")
+    .help("use -e key=value, -e @vars.yml, or -e '{\"key\": \"value\"}' (values are not shown: they may be secret)")
 }
 
+/// Parses one `-e` argument (the first is 1).
 pub fn parse_one(arg: &str, cwd: &Path) -> Result<IndexMap<String, Json>, PlaybookError> {
+    parse_nth(1, arg, cwd)
+}
+
+fn parse_nth(
+    position: usize,
+    arg: &str,
+    cwd: &Path,
+) -> Result<IndexMap<String, Json>, PlaybookError> {
     let trimmed = arg.trim();
     if let Some(file) = trimmed.strip_prefix('@') {
         let path = cwd.join(file);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| bad(arg, format!("cannot read {}: {e}", path.display())))?;
-        return mapping_from_yaml(&text)
-            .map_err(|why| bad(arg, format!("{}: {why}", path.display())));
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            bad(
+                position,
+                format!(
+                    "cannot read {}: {e}",
+                    printable(&path.display().to_string())
+                ),
+            )
+        })?;
+        return mapping_from_yaml(&text).map_err(|why| {
+            bad(
+                position,
+                format!("{}: {why}", printable(&path.display().to_string())),
+            )
+        });
     }
     if trimmed.starts_with('{') {
-        return mapping_from_yaml(trimmed).map_err(|why| bad(arg, why));
+        return mapping_from_yaml(trimmed)
+            .map_err(|why| bad(position, format!("the inline mapping {why}")));
     }
     if trimmed.is_empty() {
-        return Err(bad(arg, "it is empty"));
+        return Err(bad(position, "it is empty"));
     }
+    let words = split_words_at(trimmed).map_err(|(why, word, key)| {
+        bad(
+            position,
+            match key {
+                Some(key) => format!("{why} in the value of `{key}` (word {word})"),
+                None => format!("{why} in word {word}"),
+            },
+        )
+    })?;
     let mut vars = IndexMap::new();
-    for word in split_words(trimmed).map_err(|why| bad(arg, why))? {
+    let mut previous: Option<&str> = None;
+    for (index, word) in words.iter().enumerate() {
+        let number = index + 1;
         let Some((key, value)) = word.split_once('=') else {
-            return Err(bad(arg, format!("`{word}` is not key=value")));
+            let after = match previous {
+                Some(key) => format!(
+                    " (it follows the value of `{key}`: quote a value that holds spaces, -e '{key}=\"...\"')"
+                ),
+                None => String::new(),
+            };
+            return Err(bad(
+                position,
+                format!("word {number} is not key=value{after}"),
+            ));
         };
         if !is_identifier(key) {
-            return Err(bad(arg, format!("`{key}` is not a valid variable name")));
+            return Err(bad(
+                position,
+                format!(
+                    "the name before `=` in word {number} is not a variable name (a letter or `_`, then letters, digits or `_`)"
+                ),
+            ));
         }
         vars.insert(key.to_string(), Json::String(value.to_string()));
+        previous = Some(key);
     }
     Ok(vars)
 }
 
+/// A mapping read from YAML or JSON, or why not, without quoting the text.
 fn mapping_from_yaml(text: &str) -> Result<IndexMap<String, Json>, String> {
-    let node = runbook_yaml::parse(text).map_err(|e| format!("{} at {}", e.message, e.span))?;
+    let node = runbook_yaml::parse(text).map_err(|e| {
+        // Some messages quote the value they could not read: not these.
+        let what = match e.kind {
+            runbook_yaml::YamlErrorKind::InvalidScalar => {
+                "has a value that cannot be read as its type (a date, a number, ...)".to_string()
+            }
+            _ => format!("is not valid YAML or JSON: {}", e.message),
+        };
+        format!("{what}, at line {}, column {}", e.span.line, e.span.column)
+    })?;
     match node.to_json() {
         Json::Object(map) => Ok(map.into_iter().collect()),
         Json::Null => Ok(IndexMap::new()),
         other => Err(format!(
-            "expected a mapping of variables, found {}",
+            "holds {}, not a mapping of variables",
             runbook_module::schema::json_kind(&other)
         )),
     }
@@ -74,6 +136,13 @@ pub fn is_identifier(name: &str) -> bool {
 /// Splits on whitespace, honouring single and double quotes and backslash
 /// escapes, as Ansible's `split_args` does for `-e` strings.
 pub fn split_words(text: &str) -> Result<Vec<String>, String> {
+    split_words_at(text).map_err(|(why, _, _)| why)
+}
+
+/// [`split_words`], with, on error, the number of the word where it
+/// happened and the key of that word (the name before its `=`) when it
+/// is a variable name.
+fn split_words_at(text: &str) -> Result<Vec<String>, (String, usize, Option<String>)> {
     let mut words = Vec::new();
     let mut current = String::new();
     let mut in_word = false;
@@ -111,7 +180,11 @@ pub fn split_words(text: &str) -> Result<Vec<String>, String> {
         }
     }
     if let Some(q) = quote {
-        return Err(format!("unterminated {q} quote"));
+        let key = current
+            .split_once('=')
+            .map(|(k, _)| k.to_string())
+            .filter(|k| is_identifier(k));
+        return Err((format!("unterminated {q} quote"), words.len() + 1, key));
     }
     if in_word {
         words.push(current);
@@ -151,22 +224,60 @@ mod tests {
     }
 
     #[test]
-    fn bad_values_name_themselves() {
-        let err = parse(&["novalue"]).unwrap_err();
+    fn bad_values_say_where_without_quoting() {
+        let err = parse(&["a=1", "novalue"]).unwrap_err();
         assert_eq!(
             err.message,
-            "invalid extra vars `-e novalue`: `novalue` is not key=value"
+            "invalid extra vars in -e #2: word 1 is not key=value"
         );
-        let err = parse(&["a='open"]).unwrap_err();
+        let err = parse(&["db_password=S3cr3t-XYZ oops"]).unwrap_err();
         assert_eq!(
             err.message,
-            "invalid extra vars `-e a='open`: unterminated ' quote"
+            "invalid extra vars in -e #1: word 2 is not key=value (it follows the value of `db_password`: quote a value that holds spaces, -e 'db_password=\"...\"')"
         );
-        let err = parse(&["1x=2"]).unwrap_err();
-        assert!(err.message.contains("`1x` is not a valid variable name"));
+        let err = parse(&["user=x pw='S3cr3t-XYZ"]).unwrap_err();
+        assert_eq!(
+            err.message,
+            "invalid extra vars in -e #1: unterminated ' quote in the value of `pw` (word 2)"
+        );
+        let err = parse(&["a=1 9S3cr3t-XYZ=2"]).unwrap_err();
+        assert!(
+            err.message
+                .contains("the name before `=` in word 2 is not a variable name"),
+            "{}",
+            err.message
+        );
         let err = parse(&["@missing.yml"]).unwrap_err();
         assert!(err.message.contains("cannot read"), "{}", err.message);
         let err = parse(&["[1, 2]"]).unwrap_err();
-        assert!(err.message.contains("is not key=value") || err.message.contains("mapping"));
+        assert!(err.message.contains("is not key=value"), "{}", err.message);
+        let err = parse(&[r#"{"db_password": "S3cr3t-XYZ""#]).unwrap_err();
+        assert!(
+            err.message.starts_with(
+                "invalid extra vars in -e #1: the inline mapping is not valid YAML or JSON: "
+            ),
+            "{}",
+            err.message
+        );
+        let err = parse(&["{pw: 2001-02-30}"]).unwrap_err();
+        assert!(
+            err.message.contains("cannot be read as its type"),
+            "{}",
+            err.message
+        );
+        for err in [
+            parse(&["db_password=S3cr3t-XYZ oops"]),
+            parse(&["pw='S3cr3t-XYZ"]),
+            parse(&["a=1 S3cr3t-XYZ"]),
+            parse(&["a=1 S3cr3t-XYZ=1"]),
+            parse(&["{pw: S3cr3t-XYZ, [}"]),
+            parse(&[r#"{"pw": "S3cr3t-XYZ""#]),
+            parse(&["{pw: 2001-02-30, q: S3cr3t-XYZ}"]),
+            parse(&["[S3cr3t-XYZ]"]),
+        ] {
+            let err = err.unwrap_err();
+            let all = format!("{} {}", err.message, err.help.unwrap_or_default());
+            assert!(!all.contains("S3cr3t"), "{all}");
+        }
     }
 }

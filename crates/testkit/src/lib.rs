@@ -299,6 +299,22 @@ impl Moto {
         Ok(moto)
     }
 
+    /// Adds an assume-role profile into `account` (12 digits) to the config
+    /// file, for tests that need more accounts than [`PROFILES`].
+    pub fn add_profile(&self, profile: &str, account: &str) {
+        use std::io::Write;
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .open(self.config_file())
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", self.config_file().display()));
+        write!(
+            file,
+            "\n[profile {profile}]\nrole_arn = arn:aws:iam::{account}:role/runbook-moto\n\
+             source_profile = base\nregion = {REGION}\n"
+        )
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", self.config_file().display()));
+    }
+
     fn write_aws_files(&self) {
         let credentials = format!(
             "[base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"

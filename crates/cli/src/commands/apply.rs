@@ -1,5 +1,6 @@
 //! `runbook apply`: preflight every account, then walk the graph.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use runbook_executor::{Event, Reporter, RunOptions};
 use crate::args::{ApplyArgs, Output};
 use crate::diagnostics::Printer;
 use crate::report::{recap, LineReporter};
+use crate::signals::Interrupt;
 
 pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<(), Error> {
     let analysed = super::analyse(&args.common, printer)?;
@@ -16,30 +18,36 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<(), Error> {
         return Ok(());
     }
     run_async(
-        apply(args, analysed),
+        |interrupt| apply(args, analysed, interrupt),
         "stack operations already started keep going in AWS; run apply again to reconcile",
     )
 }
 
-/// Runs a command's async part on a multi-threaded runtime; Ctrl-C stops
-/// it with `interrupted` as the explanation.
-pub(super) fn run_async(
-    command: impl std::future::Future<Output = Result<(), Error>>,
-    interrupted: &str,
-) -> Result<(), Error> {
+/// Runs a command's async part on a multi-threaded runtime, listening for
+/// Ctrl-C and SIGTERM meanwhile: the first one stops the command through
+/// `Interrupt` (the executor starts nothing more and reports what was in
+/// flight), then `interrupted` explains what that means.
+pub(super) fn run_async<F, Fut>(command: F, interrupted: &str) -> Result<(), Error>
+where
+    F: FnOnce(Interrupt) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|err| Error::Other(format!("cannot start the async runtime: {err}")))?;
-    runtime.block_on(async {
-        tokio::select! {
-            result = command => result,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("\ninterrupted: {interrupted}");
-                Err(Error::Interrupted)
-            }
-        }
-    })
+    let interrupt = Interrupt::default();
+    let result = runtime.block_on(async {
+        let listener = tokio::spawn(interrupt.clone().listen());
+        let result = command(interrupt.clone()).await;
+        listener.abort();
+        result
+    });
+    if let Err(Error::Interrupted { by, .. }) = &result {
+        // After the recap: the live display is gone, so this stays.
+        eprintln!("\ninterrupted by {by}: {interrupted}");
+    }
+    result
 }
 
 pub(super) fn aws_for(args: &ApplyArgs) -> Aws {
@@ -60,7 +68,23 @@ pub(super) async fn preflight(
     quiet: bool,
 ) -> Result<(), Error> {
     let begun = Instant::now();
-    let reached = aws.preflight(analysed).await?;
+    // On a terminal, something moves while the accounts are reached.
+    let spinner = (!quiet && std::io::stdout().is_terminal()).then(|| {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stdout());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+        {
+            bar.set_style(style);
+        }
+        bar.set_message("preflight: reaching every account and listing its stacks");
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    });
+    let reached = aws.preflight(analysed).await;
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    let reached = reached?;
     if quiet {
         return Ok(());
     }
@@ -69,8 +93,8 @@ pub(super) async fn preflight(
         .map(|r| {
             format!(
                 "{} = {}",
-                r.profile.as_deref().unwrap_or("default"),
-                r.account
+                runbook_module::printable(r.profile.as_deref().unwrap_or("default")),
+                runbook_module::printable(&r.account)
             )
         })
         .collect();
@@ -110,6 +134,8 @@ pub(super) async fn run_reported(
     args: &ApplyArgs,
     command: &str,
     saved: Option<Arc<runbook_executor::SavedRun>>,
+    interrupt: &Interrupt,
+    begun: Instant,
 ) -> Result<(), Error> {
     let json = args.common.output == Output::Json;
     let lines = (!json).then(|| {
@@ -129,8 +155,11 @@ pub(super) async fn run_reported(
         keep_going: args.keep_going,
         verbosity: args.common.verbose,
         saved,
+        stop: interrupt.stop.clone(),
     };
-    let summary = runbook_engine::run(analysed, aws.services(), options, reporter).await;
+    let mut summary = runbook_engine::run(analysed, aws.services(), options, reporter).await;
+    // The time the command took, preflight included.
+    summary.elapsed = begun.elapsed();
     if let Some(lines) = &lines {
         lines.finish();
         print!("{}", crate::report::warnings(&summary));
@@ -145,6 +174,9 @@ pub(super) async fn run_reported(
     );
     if json || args.common.report.is_some() {
         crate::json::emit(&report, json, args.common.report.as_deref())?;
+    }
+    if summary.interrupted {
+        return Err(interrupt.error(true));
     }
     if let Some(path) = &args.save_plan {
         if !summary.failed() {
@@ -179,20 +211,27 @@ pub(super) async fn run_reported(
     }
 }
 
-async fn apply(args: &ApplyArgs, analysed: Analysed) -> Result<(), Error> {
+async fn apply(args: &ApplyArgs, analysed: Analysed, interrupt: Interrupt) -> Result<(), Error> {
     // A saved plan is checked against the inputs before anything else.
     let saved = match &args.plan {
         Some(path) => Some(Arc::new(runbook_engine::saved::load(path, &analysed)?)),
         None => None,
     };
+    let begun = Instant::now();
     let aws = aws_for(args);
-    preflight(
-        &aws,
-        &analysed,
-        args.check,
-        args.common.output == Output::Json,
-    )
-    .await?;
-    aws.check_imports(&analysed).await?;
-    run_reported(&analysed, &aws, args, "apply", saved).await
+    // Nothing changes before the walk: a signal there just ends it.
+    interrupt
+        .unless_stopped(async {
+            preflight(
+                &aws,
+                &analysed,
+                args.check,
+                args.common.output == Output::Json,
+            )
+            .await?;
+            aws.check_imports(&analysed).await?;
+            aws.check_previous_values(&analysed)
+        })
+        .await?;
+    run_reported(&analysed, &aws, args, "apply", saved, &interrupt, begun).await
 }

@@ -11,14 +11,28 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<(), Error> {
         return Ok(());
     }
     super::apply::run_async(
-        async {
+        |interrupt| async move {
+            let begun = std::time::Instant::now();
             let aws = super::apply::aws_for(args);
             let quiet = args.common.output == crate::args::Output::Json;
-            super::apply::preflight(&aws, &analysed, args.check, quiet).await?;
-            let teardown =
-                runbook_engine::teardown(&analysed, aws.services(), usize::from(args.forks))
-                    .await?;
-            super::apply::run_reported(&teardown.analysed, &aws, args, "destroy", None).await
+            // Preflight and discovery change nothing: a signal ends them.
+            let teardown = interrupt
+                .unless_stopped(async {
+                    super::apply::preflight(&aws, &analysed, args.check, quiet).await?;
+                    runbook_engine::teardown(&analysed, aws.services(), usize::from(args.forks))
+                        .await
+                })
+                .await?;
+            super::apply::run_reported(
+                &teardown.analysed,
+                &aws,
+                args,
+                "destroy",
+                None,
+                &interrupt,
+                begun,
+            )
+            .await
         },
         "deletions already started keep going in AWS; run destroy again to finish",
     )

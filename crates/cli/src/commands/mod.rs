@@ -8,6 +8,7 @@ mod validate;
 
 use clap::Parser;
 use runbook_engine::{Analysed, Error, Inputs};
+use runbook_module::printable;
 
 use crate::args::{Cli, Command, Common};
 use crate::diagnostics::{Level, Printer};
@@ -30,9 +31,15 @@ pub fn main() -> i32 {
     let printer = Printer::for_stderr();
     let (name, common, result) = match &cli.command {
         Command::Validate(common) => ("validate", common, validate::run(common, &printer)),
-        Command::Graph { common, format } => {
-            ("graph", common, graph::run(common, *format, &printer))
-        }
+        Command::Graph {
+            common,
+            format,
+            all_edges,
+        } => (
+            "graph",
+            common,
+            graph::run(common, *format, *all_edges, &printer),
+        ),
         Command::Apply(args) => ("apply", &args.common, apply::run(args, &printer)),
         Command::Destroy(args) => ("destroy", &args.common, destroy::run(args, &printer)),
     };
@@ -41,13 +48,17 @@ pub fn main() -> i32 {
         Err(err) => {
             report(&printer, &common.playbook, &err);
             let code = exit::code(&err);
-            // Failed tasks are in the run's own report.
-            if !matches!(err, Error::TasksFailed(_)) {
+            // Failed tasks, and a run interrupted while it ran, are in the
+            // run's own report.
+            if !matches!(
+                err,
+                Error::TasksFailed(_) | Error::Interrupted { reported: true, .. }
+            ) {
                 let json = common.output == crate::args::Output::Json;
                 if json || common.report.is_some() {
                     let report = crate::json::error_report(name, &common.playbook, &err, code);
                     if let Err(write) = crate::json::emit(&report, json, common.report.as_deref()) {
-                        eprintln!("{write}");
+                        eprintln!("{}", printable(&write.to_string()));
                     }
                 }
             }
@@ -66,7 +77,7 @@ fn report(printer: &Printer, playbook: &std::path::Path, err: &Error) {
             let n = problems.len();
             eprintln!(
                 "{}: {n} error{} found, nothing was run",
-                playbook.display(),
+                printable(&playbook.display().to_string()),
                 if n == 1 { "" } else { "s" }
             );
         }
@@ -103,12 +114,15 @@ pub fn listed(common: &Common, analysed: &Analysed) -> bool {
         return false;
     }
     let playbook = &analysed.playbook;
-    println!("\nplaybook: {}\n", common.playbook.display());
+    println!(
+        "\nplaybook: {}\n",
+        printable(&common.playbook.display().to_string())
+    );
     for (index, play) in playbook.plays.iter().enumerate() {
         println!(
             "  play #{} (localhost): {}\tTAGS: []",
             index + 1,
-            play.name.as_deref().unwrap_or("")
+            printable(play.name.as_deref().unwrap_or(""))
         );
         if common.list_tags {
             let tags: std::collections::BTreeSet<&str> = play
@@ -118,7 +132,7 @@ pub fn listed(common: &Common, analysed: &Analysed) -> bool {
                 .collect();
             println!(
                 "      TASK TAGS: [{}]",
-                tags.into_iter().collect::<Vec<_>>().join(", ")
+                printable(&tags.into_iter().collect::<Vec<_>>().join(", "))
             );
         }
         if common.list_tasks {
@@ -132,7 +146,11 @@ pub fn listed(common: &Common, analysed: &Analysed) -> bool {
                 let mut tags: Vec<&str> = task.tags.iter().map(String::as_str).collect();
                 tags.sort_unstable();
                 tags.dedup();
-                println!("      {name}\tTAGS: [{}]", tags.join(", "));
+                println!(
+                    "      {}\tTAGS: [{}]",
+                    printable(&name),
+                    printable(&tags.join(", "))
+                );
             }
         }
         println!();

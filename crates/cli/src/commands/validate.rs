@@ -45,7 +45,7 @@ pub fn run(common: &Common, printer: &Printer) -> Result<(), Error> {
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     println!(
         "{}: valid ({}, {}, {}{})",
-        common.playbook.display(),
+        runbook_module::printable(&common.playbook.display().to_string()),
         count(analysed.playbook.tasks.len(), "task"),
         count(graph.edges().len(), "edge"),
         count(graph.waves().len(), "wave"),

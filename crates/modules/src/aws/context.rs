@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use runbook_aws::{ClientPool, Target};
 
-use super::cloudformation::StackDirectory;
+use super::cloudformation::{StackDirectory, Watches};
 
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
@@ -44,6 +44,8 @@ pub struct AwsContext {
     /// Accounts learnt in preflight, for labels ("cicd 111111111111").
     accounts: Mutex<HashMap<Target, String>>,
     pub(crate) directory: StackDirectory,
+    /// One poll per account for the stacks waited on there.
+    pub(crate) watches: Watches,
     /// Parsed templates by their text: many tasks often share a few.
     templates: Mutex<HashMap<String, Arc<runbook_cfn::Template>>>,
 }
@@ -55,6 +57,7 @@ impl AwsContext {
             settings,
             accounts: Mutex::new(HashMap::new()),
             directory: Default::default(),
+            watches: Default::default(),
             templates: Mutex::new(HashMap::new()),
         }
     }

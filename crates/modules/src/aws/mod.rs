@@ -13,7 +13,8 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use runbook_aws::Target;
 use runbook_module::{
-    AccountKey, Analysis, Json, Known, ModuleFailure, OptionKind, OptionSpec, Placement, Services,
+    AccountKey, Analysis, ErrorKind, Json, Known, ModuleFailure, OptionKind, OptionSpec, Placement,
+    PlaybookError, Services,
 };
 
 pub use context::{AwsContext, RunnerSettings};
@@ -59,13 +60,29 @@ pub(crate) fn target_of_key(key: &AccountKey) -> Target {
     }
 }
 
-/// Where an AWS task acts, from its options as far as they are known.
+/// Where an AWS task acts, from its options as far as they are known. A
+/// region known now must be one AWS has.
 pub(crate) fn placement(cx: &mut Analysis<'_>) -> Placement {
-    match (
-        cx.text_now("profile"),
-        cx.text_now("region"),
-        cx.text_now("endpoint_url"),
-    ) {
+    let region = cx.text_now("region");
+    if let (Known::Now(Some(name)), Some(arg)) = (&region, cx.args.get("region")) {
+        if let Err(why) = runbook_aws::check_region(name) {
+            let location = arg.location.clone();
+            // A rendered value is not quoted: it may hold a secret.
+            let message = match &arg.value {
+                Json::String(written) if !written.contains("{{") && !written.contains("{%") => {
+                    format!("option `region`: {why}")
+                }
+                _ => "option `region` rendered to a value (not shown) that is not an AWS region"
+                    .to_string(),
+            };
+            cx.error(
+                PlaybookError::new(ErrorKind::Schema, message)
+                    .at(location)
+                    .help("regions are named like us-east-1 or eu-west-3"),
+            );
+        }
+    }
+    match (cx.text_now("profile"), region, cx.text_now("endpoint_url")) {
         (Known::Now(profile), Known::Now(region), Known::Now(endpoint_url)) => {
             Placement::Account(AccountKey {
                 profile,
@@ -75,6 +92,45 @@ pub(crate) fn placement(cx: &mut Analysis<'_>) -> Placement {
         }
         _ => Placement::Later,
     }
+}
+
+/// The instant `wait` from now, or a day past the longest wait runbook
+/// allows (`--wait-timeout` is at most 7 days) when the sum overflows:
+/// `Instant + Duration` panics on overflow.
+/// The calls of one thing an AWS module manages (a stack, a stack set),
+/// sent with runbook's retries on top of the SDK's, each retry shown as
+/// progress.
+pub(crate) trait Retrying {
+    fn sink(&self) -> &dyn runbook_module::Progress;
+
+    /// `send` builds the call anew each time, so a mutation keeps its
+    /// request token across retries.
+    async fn retrying<T, E, R, F, Fut>(
+        &self,
+        operation: &str,
+        send: F,
+    ) -> Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>>,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        runbook_aws::retry::with_retries(operation, send, |retry| {
+            self.sink().progress(retry.to_string())
+        })
+        .await
+    }
+}
+
+/// Where a role's CloudFormation templates may be, besides its directory.
+pub(crate) const TEMPLATE_DIRS: &[&str] = &["files", "templates"];
+
+pub(crate) fn deadline_after(wait: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(std::time::Duration::from_secs(8 * 24 * 3600)))
+        .unwrap_or(now)
 }
 
 /// The run's AWS context; a run without one is a bug in the caller.
@@ -100,4 +156,18 @@ pub(crate) fn target_label(args: &IndexMap<String, Json>, services: &Services) -
         label.push_str(&format!(" {region}"));
     }
     Some(label)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_deadline_never_overflows() {
+        let before = Instant::now();
+        assert!(super::deadline_after(Duration::from_secs(60)) >= before + Duration::from_secs(60));
+        // `Instant + Duration::MAX` panics; the deadline is far away instead.
+        let far = super::deadline_after(Duration::MAX);
+        assert!(far >= before + Duration::from_secs(7 * 24 * 3600));
+    }
 }

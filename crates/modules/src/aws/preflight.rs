@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use runbook_aws::Target;
-use runbook_module::{AccountKey, StaticFacts, REGION_PLACEHOLDER};
+use runbook_module::{AccountKey, ErrorKind, PlaybookError, StaticFacts, REGION_PLACEHOLDER};
 
+use super::cloudformation::StackFacts;
 use super::{target_of_key, AwsContext};
 
 /// From this many stacks in one account on, a listing of the account's
@@ -101,6 +102,65 @@ impl AwsContext {
         } else {
             Err(problems)
         }
+    }
+
+    /// Stacks that the account listing shows do not exist, whose first
+    /// task in the playbook gives a parameter `use_previous_value`: there
+    /// is no previous value, and CloudFormation would refuse the create
+    /// after other tasks had made their changes. `facts` are each task's
+    /// (per item), in file order, with the task's index; returns the
+    /// index of each task in the wrong, with the problem (placed at its
+    /// `template_parameters`). Accounts that were not listed are not
+    /// checked: the task itself refuses before any call.
+    pub fn check_previous_values<'a>(
+        &self,
+        facts: impl Iterator<Item = (usize, &'a StaticFacts)>,
+    ) -> Vec<(usize, PlaybookError)> {
+        let mut managed: BTreeSet<(AccountKey, String)> = BTreeSet::new();
+        let mut problems = Vec::new();
+        for (task, fact) in facts {
+            let Some(account) = fact.placement.account() else {
+                continue;
+            };
+            let Some(stack) = fact
+                .detail
+                .as_ref()
+                .and_then(|d| d.clone().downcast::<StackFacts>().ok())
+            else {
+                continue;
+            };
+            let Some(name) = stack.stack_name.clone() else {
+                continue;
+            };
+            // A task after the first that manages the stack may find it made.
+            if !managed.insert((account.clone(), name.clone())) || stack.state_absent {
+                continue;
+            }
+            if stack.previous_values.is_empty() {
+                continue;
+            }
+            let target = target_of_key(account);
+            if self.directory.listed(&target, &name) != Some(false) {
+                continue;
+            }
+            let keys: Vec<String> = stack
+                .previous_values
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect();
+            let mut problem = PlaybookError::new(
+                ErrorKind::Undefined,
+                format!(
+                    "stack {name} does not exist in {target}, so parameter{} {} cannot use `use_previous_value`: there is no previous value",
+                    if keys.len() == 1 { "" } else { "s" },
+                    keys.join(", ")
+                ),
+            )
+            .help("give the parameter a value for the first deploy; nothing was changed");
+            problem.location = stack.parameters_at.clone();
+            problems.push((task, problem));
+        }
+        problems
     }
 
     /// Checks with ListExports that each `(account, name)` is exported.

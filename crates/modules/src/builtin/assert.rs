@@ -2,10 +2,11 @@
 
 use runbook_module::schema::flag;
 use runbook_module::{
-    BoxFuture, Call, Json, Module, ModuleFailure, ModuleOutput, ModuleSpec, OptionKind, OptionSpec,
+    printable, BoxFuture, Call, Json, Module, ModuleFailure, ModuleOutput, ModuleSpec, OptionKind,
+    OptionSpec,
 };
 
-use super::display;
+use super::{display, shown};
 
 pub struct Assert;
 
@@ -51,14 +52,18 @@ fn assert(call: &Call<'_>) -> Result<ModuleOutput, ModuleFailure> {
             .engine
             .eval_condition(&condition, call.scope)
             .map_err(|err| {
-                ModuleFailure::new(format!("assert `{}`: {err}", display(&condition)))
+                ModuleFailure::new(printable(&format!(
+                    "assert `{}`: {err}",
+                    display(&condition)
+                )))
             })?;
         if !holds {
-            let message = args
+            let msg = args
                 .get("fail_msg")
-                .map(display)
-                .unwrap_or_else(|| "Assertion failed".into());
-            let mut failure = ModuleFailure::new(message);
+                .cloned()
+                .unwrap_or_else(|| Json::String("Assertion failed".into()));
+            let mut failure = ModuleFailure::new(shown(&msg));
+            failure.result.insert("msg".into(), msg);
             failure.result.insert("assertion".into(), condition.clone());
             failure
                 .result
@@ -67,12 +72,13 @@ fn assert(call: &Call<'_>) -> Result<ModuleOutput, ModuleFailure> {
         }
     }
     let quiet = flag(args.get("quiet")).unwrap_or(false);
-    let message = args
+    let msg = args
         .get("success_msg")
-        .map(display)
-        .unwrap_or_else(|| "All assertions passed".into());
+        .cloned()
+        .unwrap_or_else(|| Json::String("All assertions passed".into()));
     let mut result = serde_json::Map::new();
-    result.insert("msg".into(), Json::String(message.clone()));
+    let message = shown(&msg);
+    result.insert("msg".into(), msg);
     Ok(ModuleOutput {
         result,
         message: (!quiet).then_some(message),

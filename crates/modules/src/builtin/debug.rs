@@ -6,7 +6,7 @@ use runbook_module::{
     OptionKind, OptionSpec, PlaybookError,
 };
 
-use super::{censor, display};
+use super::{censor, shown};
 
 pub struct Debug;
 
@@ -65,17 +65,22 @@ fn debug(call: &Call<'_>) -> Result<ModuleOutput, ModuleFailure> {
             .engine
             .render(&Json::String(expr), call.scope)
             .map(censor)
-            .map_err(|err| ModuleFailure::new(format!("debug var `{var}`: {err}")))?;
+            .map_err(|err| {
+                ModuleFailure::new(runbook_module::printable(&format!(
+                    "debug var `{var}`: {err}"
+                )))
+            })?;
         result.insert(var.to_string(), value.clone());
-        format!("{var}: {}", display(&value))
+        format!("{}: {}", runbook_module::printable(var), shown(&value))
     } else {
         let msg = censor(
             args.get("msg")
                 .cloned()
                 .unwrap_or_else(|| Json::String("Hello world!".into())),
         );
-        result.insert("msg".into(), msg.clone());
-        display(&msg)
+        let message = shown(&msg);
+        result.insert("msg".into(), msg);
+        message
     };
     Ok(ModuleOutput {
         result,

@@ -1,7 +1,7 @@
 //! `ansible.builtin.fail`: fails the task with a message.
 
 use runbook_module::{
-    BoxFuture, Call, Module, ModuleFailure, ModuleOutput, ModuleSpec, OptionKind, OptionSpec,
+    BoxFuture, Call, Json, Module, ModuleFailure, ModuleOutput, ModuleSpec, OptionKind, OptionSpec,
 };
 
 pub struct Fail;
@@ -25,11 +25,14 @@ impl Module for Fail {
     }
 
     fn run<'a>(&'a self, call: Call<'a>) -> BoxFuture<'a, Result<ModuleOutput, ModuleFailure>> {
-        let message = call
+        let msg = call
             .args
             .get("msg")
-            .map(super::display)
-            .unwrap_or_else(|| "Failed as requested from task".into());
-        Box::pin(std::future::ready(Err(ModuleFailure::new(message))))
+            .cloned()
+            .unwrap_or_else(|| Json::String("Failed as requested from task".into()));
+        // Registered as given; shown printable.
+        let mut failure = ModuleFailure::new(super::shown(&msg));
+        failure.result.insert("msg".into(), msg);
+        Box::pin(std::future::ready(Err(failure)))
     }
 }

@@ -31,3 +31,11 @@ fn display(value: &Json) -> String {
         other => serde_json::to_string_pretty(other).unwrap_or_default(),
     }
 }
+
+/// A value as a task's message shows it: a string with its newlines and
+/// escape sequences escaped, as Ansible shows a JSON-encoded `msg`
+/// (`runbook_module::text`); other values as pretty JSON, whose strings
+/// JSON escapes.
+fn shown(value: &Json) -> String {
+    runbook_module::printable(&display(value)).into_owned()
+}

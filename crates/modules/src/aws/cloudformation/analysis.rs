@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 use runbook_module::{
-    find_file, Analysis, ErrorKind, Import, Json, Known, Location, Owned, Placement, PlaybookDir,
-    PlaybookError, StaticFacts, REGION_PLACEHOLDER,
+    find_file, Analysis, ErrorKind, Import, Json, Known, KnownKeys, Location, Owned, Placement,
+    PlaybookDir, PlaybookError, StaticFacts, REGION_PLACEHOLDER,
 };
 use runbook_yaml::Span;
 
@@ -21,6 +21,9 @@ pub(crate) struct StackFacts {
     /// Template parameter values known before running, as CloudFormation
     /// will receive them.
     pub parameters: IndexMap<String, String>,
+    /// Parameters given `use_previous_value: true`, and where.
+    pub previous_values: Vec<String>,
+    pub parameters_at: Option<Location>,
 }
 
 pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
@@ -31,6 +34,14 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         ..StackFacts::default()
     };
     if let Some(arg) = cx.args.get("template_parameters").cloned() {
+        stack.parameters_at = Some(arg.location.clone());
+        if let Json::Object(raw) = &arg.value {
+            stack.previous_values = raw
+                .iter()
+                .filter(|(_, v)| uses_previous_value(v))
+                .map(|(k, _)| k.clone())
+                .collect();
+        }
         match cx.render_now(&arg) {
             Known::Now(Json::Object(params)) => {
                 for (key, value) in params {
@@ -54,16 +65,18 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         }
     }
     let mut inputs = Vec::new();
-    stack.template = read_template(cx, &mut inputs);
+    stack.template = read_template(cx, &mut inputs, "stack");
     if let Some(template) = &stack.template {
         if !stack.state_absent {
             check_parameters(cx, template, &stack.parameters);
         }
     }
+    check_rendered(cx);
 
     let mut facts = StaticFacts {
         placement: placement.clone(),
         inputs,
+        result_keys: outputs(cx, &stack).into_iter().collect(),
         ..StaticFacts::default()
     };
     let account = match &placement {
@@ -143,15 +156,82 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
     facts
 }
 
-fn read_template(
+/// The outputs a present stack will have: its template's `Outputs`, so
+/// that a read of another one is refused before running. Not known when
+/// a transform (a macro, SAM, `Fn::ForEach`) may add outputs.
+fn outputs(cx: &Analysis<'_>, stack: &StackFacts) -> Option<KnownKeys> {
+    let template = stack.template.as_ref()?;
+    if stack.state_absent || template.has_transform {
+        return None;
+    }
+    let keys = match template.body.get("Outputs") {
+        None | Some(Json::Null) => Default::default(),
+        Some(Json::Object(outputs)) => outputs.keys().cloned().collect(),
+        Some(_) => return None,
+    };
+    let source = match cx.args.get("template").map(|a| &a.value) {
+        Some(Json::String(path)) if !path.contains("{{") => format!("its template {path}"),
+        _ => "its template".to_string(),
+    };
+    Some(KnownKeys {
+        field: "stack_outputs".into(),
+        keys,
+        noun: "output",
+        source,
+    })
+}
+
+/// `{use_previous_value: true}` as written (also `yes`, `True`, ...).
+fn uses_previous_value(value: &Json) -> bool {
+    match value {
+        Json::Object(map) => {
+            runbook_module::schema::flag(map.get("use_previous_value")) == Some(true)
+        }
+        _ => false,
+    }
+}
+
+/// The checked options that hold templates, when they render now (from
+/// vars and -e): what CloudFormation would refuse, before running. Values
+/// written without templates were checked when the playbook was loaded.
+fn check_rendered(cx: &mut Analysis<'_>) {
+    for option in super::validate::CHECKED {
+        let Some(arg) = cx.args.get(option).cloned() else {
+            continue;
+        };
+        if !super::validate::holds_template(&arg.value) {
+            continue;
+        }
+        if let Known::Now(Some(value)) = cx.option_now(option) {
+            if let Some(problem) = super::validate::option_problem(option, &value, false) {
+                cx.error(
+                    PlaybookError::new(ErrorKind::Schema, problem)
+                        .at(arg.location.clone())
+                        .help(super::validate::help(option)),
+                );
+            }
+        }
+    }
+}
+
+/// The template of a stack or stack set (`what`), read and parsed when its
+/// path or body is known before running; a template that does not parse
+/// is an error with its place.
+pub(crate) fn read_template(
     cx: &mut Analysis<'_>,
     inputs: &mut Vec<std::path::PathBuf>,
+    what: &str,
 ) -> Option<Arc<runbook_cfn::Template>> {
     if let Some(arg) = cx.args.get("template").cloned() {
         let Known::Now(Json::String(path)) = cx.render_now(&arg) else {
             return None;
         };
-        let found = find_file(cx.search, &path, TEMPLATE_DIRS, PlaybookDir::Only);
+        let found = find_file(
+            cx.search,
+            &path,
+            crate::aws::TEMPLATE_DIRS,
+            PlaybookDir::Only,
+        );
         let (full, read) = match &found {
             Ok(full) => (full.clone(), std::fs::read_to_string(full)),
             Err(looked) => (
@@ -205,7 +285,7 @@ fn read_template(
                 ErrorKind::Unsupported,
                 "the template is at a URL, which is not read before running: its exports and imports do not order tasks",
             )
-            .help("add `depends_on` if this stack imports another task's exports"),
+            .help(format!("add `depends_on` if this {what} imports another task's exports")),
         );
     }
     None
@@ -329,9 +409,6 @@ fn report_problems(
         cx.error(err);
     }
 }
-
-/// Where a role's templates may be, besides its directory.
-pub(crate) const TEMPLATE_DIRS: &[&str] = &["files", "templates"];
 
 /// The file behind `{{ lookup('file', 'path') }}`, to point syntax errors in
 /// a template body at the template file itself.

@@ -3,6 +3,7 @@
 //! reads it. In check mode it is deleted afterwards, unless a saved plan
 //! will execute it.
 
+use crate::aws::Retrying;
 use aws_sdk_cloudformation::types::{Change, ChangeSetType};
 use serde_json::{json, Value as Json};
 
@@ -50,9 +51,7 @@ pub(crate) async fn prepare(
         }
         return Err(aws_error(api, "CreateChangeSet", &err));
     }
-    let deadline = std::time::Instant::now()
-        .checked_add(api.settings.wait_timeout)
-        .unwrap_or_else(|| std::time::Instant::now() + std::time::Duration::from_secs(86_400));
+    let deadline = crate::aws::deadline_after(api.settings.wait_timeout);
     let mut polls = 0;
     loop {
         let out = api

@@ -109,4 +109,11 @@ impl StackDirectory {
             .insert((target.clone(), stack.to_string()));
         first.then(|| listing.get(stack).cloned())
     }
+
+    /// Whether the listing shows the stack, without counting as a look;
+    /// `None` when the account was not listed.
+    pub fn listed(&self, target: &Target, stack: &str) -> Option<bool> {
+        let listings = self.listings.lock().ok()?;
+        Some(listings.get(target)?.contains_key(stack))
+    }
 }

@@ -10,16 +10,22 @@ mod diff;
 mod directory;
 mod plan;
 mod spec;
+mod validate;
 mod wait;
+mod watch;
 
+pub(crate) use analysis::read_template;
+pub(crate) use analysis::StackFacts;
 pub(crate) use directory::StackDirectory;
+pub(crate) use watch::Watches;
 
+use crate::aws::Retrying;
 use std::collections::HashSet;
 
 use aws_sdk_cloudformation::types::{Capability, OnFailure, Parameter, Tag, TemplateStage};
 use aws_sdk_cloudformation::Client;
 use indexmap::IndexMap;
-use runbook_aws::{AwsError, Target};
+use runbook_aws::Target;
 use runbook_module::{
     Analysis, Arg, BoxFuture, Call, ErrorKind, Module, ModuleFailure, ModuleOutput, ModuleSpec,
     OptionKind, OptionSpec, PlaybookError, Progress, Services, StaticFacts, Teardown,
@@ -30,8 +36,6 @@ use super::{AwsContext, RunnerSettings, CONNECTION, GROUP, UNSUPPORTED_CONNECTIO
 use diff::{compare, Deployed, Plan};
 use spec::StackSpec;
 use wait::{succeeded, Settled};
-
-use runbook_aws::retry::RETRIES as CALL_RETRIES;
 
 /// How many times a task reads its stack again when the stack changed under
 /// it (another run created it or holds it) before it gives up.
@@ -133,6 +137,7 @@ impl Module for CloudFormation {
                 "state=present needs one of `template`, `template_body` or `template_url`",
             ));
         }
+        errors.extend(validate::written(args));
         errors
     }
 
@@ -178,7 +183,10 @@ pub(crate) struct Api<'a> {
     stack: &'a str,
     settings: &'a RunnerSettings,
     sink: &'a dyn Progress,
+    /// The task's fork, given back while it waits.
+    fork: &'a dyn runbook_module::Fork,
     directory: &'a StackDirectory,
+    watches: &'a watch::Watches,
     /// Something reads this task's events or resources: fetch them.
     wants_events: bool,
     /// `--diff`: show the resource plan and the template's text diff.
@@ -208,27 +216,21 @@ where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    let retried = runbook_aws::describe(err).retryable;
-    let err = AwsError::from_sdk(api.target, operation, err);
-    let mut message = format!("stack {}: {err}", api.stack);
-    match &err {
-        AwsError::Throttled { .. } => message.push_str(&format!(
-            " (AWS kept throttling through {CALL_RETRIES} retries: lower --forks, or try again later)"
-        )),
-        AwsError::Network { .. } if retried => message.push_str(&format!(
-            " (still failing after {CALL_RETRIES} retries: check the network and the endpoint, then run again)"
-        )),
-        // Refused, or an endpoint that cannot be used: not worth retrying.
-        AwsError::Network { .. } => message.push_str(
-            " (nothing answers there: check `endpoint_url`, AWS_ENDPOINT_URL and the network, then run again)",
-        ),
-        _ => {}
-    }
-    message
+    format!(
+        "stack {}: {}",
+        api.stack,
+        runbook_aws::retry::explained(api.target, operation, err)
+    )
 }
 
 fn is_missing(code: Option<&str>, message: &str) -> bool {
     code == Some("ValidationError") && message.contains("does not exist")
+}
+
+impl Retrying for Api<'_> {
+    fn sink(&self) -> &dyn Progress {
+        self.sink
+    }
 }
 
 impl Api<'_> {
@@ -334,26 +336,6 @@ impl Api<'_> {
         .await
         .map(|_| ())
         .map_err(|err| aws_error(self, "DeleteStack", &err))
-    }
-
-    /// Sends a call, retrying throttling and transient failures beyond the
-    /// SDK's own attempts, with backoff; `send` builds the call anew each
-    /// time, so a mutation keeps its request token across retries.
-    pub(crate) async fn retrying<T, E, R, F, Fut>(
-        &self,
-        operation: &str,
-        send: F,
-    ) -> Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>>,
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
-    {
-        runbook_aws::retry::with_retries(operation, send, |retry| {
-            self.sink.progress(retry.to_string())
-        })
-        .await
     }
 
     /// Marks the step as one to do again after reading the stack anew.
@@ -681,7 +663,9 @@ async fn run(
         stack: &spec.name,
         settings: &runner.settings,
         sink: call.progress,
+        fork: call.fork,
         directory: &runner.directory,
+        watches: &runner.watches,
         wants_events: call.reads.may_read("events") || call.reads.may_read("stack_resources"),
         diff: call.diff,
         pseudo: runbook_cfn::plan::Pseudo {
@@ -915,6 +899,7 @@ async fn present_once(api: &Api<'_>, spec: &StackSpec, check: bool) -> Result<Re
     }
 
     let Some(stack) = existing else {
+        validate::previous_values_need_a_stack(&spec.name, &spec.parameters)?;
         return if check {
             Ok(create_plan(spec, &api.pseudo))
         } else {

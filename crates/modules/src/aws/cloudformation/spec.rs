@@ -72,12 +72,20 @@ impl StackSpec {
             })
         };
         let name = text("stack_name").ok_or("option `stack_name` is required")?;
+        // Rendered values: refused before any call, never quoted.
+        for option in super::validate::CHECKED {
+            if let Some(value) = args.get(option).filter(|v| !v.is_null()) {
+                if let Some(problem) = super::validate::option_problem(option, value, false) {
+                    return Err(problem);
+                }
+            }
+        }
         let absent = text("state").as_deref() == Some("absent");
         let body = if let Some(path) = text("template") {
             let full = runbook_module::find_file(
                 search,
                 &path,
-                super::analysis::TEMPLATE_DIRS,
+                crate::aws::TEMPLATE_DIRS,
                 runbook_module::PlaybookDir::Only,
             )
             .map_err(|looked| {
@@ -107,9 +115,11 @@ impl StackSpec {
             Some(body) => Some(parse(body).map_err(|e| match e.span {
                 Some(span) => format!(
                     "template error at line {}, column {}: {}",
-                    span.line, span.column, e.message
+                    span.line,
+                    span.column,
+                    runbook_module::printable(&e.message)
                 ),
-                None => format!("template error: {}", e.message),
+                None => format!("template error: {}", runbook_module::printable(&e.message)),
             })?),
             None => None,
         };
@@ -165,9 +175,8 @@ impl StackSpec {
             _ => None,
         };
         let create_timeout = match args.get("create_timeout") {
-            Some(Json::Number(n)) => n.as_i64().map(|n| n as i32),
-            Some(Json::String(s)) => s.trim().parse().ok(),
-            _ => None,
+            None | Some(Json::Null) => None,
+            Some(value) => Some(super::validate::create_timeout(value, false)?),
         };
         let stack_policy_body = match args.get("stack_policy_body") {
             Some(Json::String(s)) => Some(s.clone()),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::types::StackEvent;
 
+use super::watch::Ticket;
 use super::Api;
 
 /// How a wait ended.
@@ -43,23 +44,36 @@ pub fn pause(first: Duration, max: Duration, n: u32) -> Duration {
 }
 
 impl Api<'_> {
-    /// Polls until the stack leaves `*_IN_PROGRESS`, or `--wait-timeout`.
-    /// A poll comes every 5 % of the time waited so far (at least
-    /// `first_poll`, at most `max_poll`), so a stack's end is seen within
-    /// 0.5 s or 5 % of its operation; its events are fetched only when
-    /// progress is shown, and at most every few seconds.
+    /// Waits until the stack leaves `*_IN_PROGRESS`, or `--wait-timeout`.
+    /// The account's waiters share one poll (watch.rs), paced so that each
+    /// sees its stack's end within 0.5 s or 5 % of its time waited; events
+    /// are fetched only when progress is shown, and at most every few
+    /// seconds.
     pub async fn wait(&self, doing: &str, seen: &mut HashSet<String>) -> Result<Settled, String> {
+        // Waiting costs a share of one poll per account: the task's fork
+        // goes to another task meanwhile, and is taken again to go on.
+        self.fork.release();
+        let settled = self.wait_holding_no_fork(doing, seen).await;
+        self.fork.reacquire().await;
+        settled
+    }
+
+    async fn wait_holding_no_fork(
+        &self,
+        doing: &str,
+        seen: &mut HashSet<String>,
+    ) -> Result<Settled, String> {
         let begun = Instant::now();
-        let deadline = begun
-            .checked_add(self.settings.wait_timeout)
-            .unwrap_or_else(|| begun + Duration::from_secs(86_400 * 365));
+        let deadline = super::super::deadline_after(self.settings.wait_timeout);
         let mut last_events: Option<Instant> = None;
         let mut status_since: Option<(String, Instant)> = None;
         let mut told = Instant::now();
+        let mut ticket: Option<Ticket> = None;
+        let mut joined = false;
+        let Some(mut stack) = self.describe().await? else {
+            return Ok(Settled::Gone);
+        };
         loop {
-            let Some(stack) = self.describe().await? else {
-                return Ok(Settled::Gone);
-            };
             if !in_progress(&stack.status) {
                 return Ok(Settled::Status(Box::new(stack)));
             }
@@ -85,7 +99,10 @@ impl Api<'_> {
                     ));
                 }
             }
-            if self.sink.wants() && last_events.is_none_or(|t| now - t >= EVENTS_EVERY) {
+            if self.sink.wants()
+                && last_events.is_none_or(|t| now - t >= EVENTS_EVERY)
+                && self.watches.may_read_events(self.target)
+            {
                 last_events = Some(now);
                 self.stream_events(seen).await;
             }
@@ -97,12 +114,36 @@ impl Api<'_> {
                     stack.status
                 ));
             }
-            let waited = now - begun;
-            let pause = (waited / 20)
-                .max(self.settings.first_poll)
-                .min(self.settings.max_poll)
-                .min(deadline - now);
-            tokio::time::sleep(pause).await;
+            if !joined {
+                joined = true;
+                ticket = self.watches.join(self.target, &self.client, self.settings);
+            }
+            let left = deadline.saturating_duration_since(now);
+            match &mut ticket {
+                Some(shared) => match tokio::time::timeout(left, shared.next()).await {
+                    // The deadline: reported above with the last status seen.
+                    Err(_) => continue,
+                    Ok(snapshot) if snapshot.failed => ticket = None,
+                    Ok(snapshot) => {
+                        if let Some(status) = snapshot.in_progress.get(self.stack) {
+                            stack.status = status.clone();
+                            continue;
+                        }
+                        // Out of the list: settled (or not listed yet).
+                    }
+                },
+                None => {
+                    let pause = ((now - begun) / 20)
+                        .max(self.settings.first_poll)
+                        .min(self.settings.max_poll)
+                        .min(left);
+                    tokio::time::sleep(pause).await;
+                }
+            }
+            stack = match self.describe().await? {
+                Some(stack) => stack,
+                None => return Ok(Settled::Gone),
+            };
         }
     }
 
@@ -167,12 +208,13 @@ pub fn failed_resources(events: &[StackEvent], since: &HashSet<String>) -> Vec<S
                 .is_some_and(|r| !r.contains("cancelled"))
         })
         .map(|e| {
-            format!(
+            runbook_module::printable(&format!(
                 "{} ({}): {}",
                 e.logical_resource_id().unwrap_or("?"),
                 e.resource_type().unwrap_or("?"),
                 e.resource_status_reason().unwrap_or("")
-            )
+            ))
+            .into_owned()
         })
         .collect()
 }

@@ -2,6 +2,7 @@
 //! the waits for its operations, and the failure of an operation told per
 //! instance.
 
+use crate::aws::Retrying;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::types::{
@@ -10,7 +11,7 @@ use aws_sdk_cloudformation::types::{
     StackInstanceSummary, StackSetOperationPreferences, Tag,
 };
 use aws_sdk_cloudformation::Client;
-use runbook_aws::{AwsError, Target};
+use runbook_aws::Target;
 use runbook_module::Progress;
 use serde_json::Value as Json;
 
@@ -46,6 +47,8 @@ pub struct Api<'a> {
     pub deadline: Instant,
     pub timeout: Duration,
     pub sink: &'a dyn Progress,
+    /// The task's fork, given back while an operation runs.
+    pub fork: &'a dyn runbook_module::Fork,
 }
 
 /// The pause before the n-th poll: first, doubling, up to `max`.
@@ -75,6 +78,12 @@ pub struct Finished {
     pub operation: Json,
 }
 
+impl Retrying for Api<'_> {
+    fn sink(&self) -> &dyn Progress {
+        self.sink
+    }
+}
+
 impl Api<'_> {
     fn error<E, R>(
         &self,
@@ -85,12 +94,11 @@ impl Api<'_> {
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug + 'static,
     {
-        let err = AwsError::from_sdk(self.target, operation, err);
-        let mut message = format!("stack set {}: {err}", self.name);
-        if err.is_transient() {
-            message.push_str(" (AWS kept throttling or the network failed after retries; lower --forks or try again)");
-        }
-        message
+        format!(
+            "stack set {}: {}",
+            self.name,
+            runbook_aws::retry::explained(self.target, operation, err)
+        )
     }
 
     fn refusal<E, R>(
@@ -118,11 +126,13 @@ impl Api<'_> {
     /// The stack set, or `None` when there is none (or it was deleted).
     pub async fn describe(&self) -> Result<Option<(Deployed, Json)>, String> {
         match self
-            .client
-            .describe_stack_set()
-            .stack_set_name(self.name)
-            .set_call_as(self.call_as.clone())
-            .send()
+            .retrying("DescribeStackSet", || {
+                self.client
+                    .describe_stack_set()
+                    .stack_set_name(self.name)
+                    .set_call_as(self.call_as.clone())
+                    .send()
+            })
             .await
         {
             Ok(out) => Ok(out
@@ -213,17 +223,32 @@ impl Api<'_> {
     /// Waits for an operation to end. A failed or stopped one is an error
     /// that lists each instance that did not succeed, with its reason.
     pub async fn wait(&self, id: &str, what: &str) -> Result<Finished, (String, Option<Json>)> {
+        // Polling an operation costs little: the task's fork goes to
+        // another task meanwhile, and is taken again to go on.
+        self.fork.release();
+        let finished = self.wait_holding_no_fork(id, what).await;
+        self.fork.reacquire().await;
+        finished
+    }
+
+    async fn wait_holding_no_fork(
+        &self,
+        id: &str,
+        what: &str,
+    ) -> Result<Finished, (String, Option<Json>)> {
         let mut polls = 0u32;
         let mut last = String::new();
         let mut not_found = 0u32;
         loop {
             let out = self
-                .client
-                .describe_stack_set_operation()
-                .stack_set_name(self.name)
-                .operation_id(id)
-                .set_call_as(self.call_as.clone())
-                .send()
+                .retrying("DescribeStackSetOperation", || {
+                    self.client
+                        .describe_stack_set_operation()
+                        .stack_set_name(self.name)
+                        .operation_id(id)
+                        .set_call_as(self.call_as.clone())
+                        .send()
+                })
                 .await;
             let operation = match out {
                 Ok(out) => out.stack_set_operation().cloned(),
@@ -333,51 +358,57 @@ impl Api<'_> {
 
     pub async fn create_stack_set(&self, spec: &StackSetSpec) -> Result<(), Refusal> {
         self.sink.progress("creating stack set".into());
-        self.client
-            .create_stack_set()
-            .stack_set_name(self.name)
-            .set_description(spec.description.clone())
-            .set_template_body(spec.body.clone())
-            .set_template_url(spec.url.clone())
-            .set_parameters(Some(parameters_of(spec)))
-            .set_tags(tags_of(spec))
-            .set_capabilities(capabilities_of(spec))
-            .set_administration_role_arn(spec.administration_role_arn.clone())
-            .set_execution_role_name(spec.execution_role_name.clone())
-            .permission_model(permission_model(spec.permission_model))
-            .set_auto_deployment(spec.auto_deployment.map(auto_deployment))
-            .set_managed_execution(spec.managed_execution.map(managed_execution))
-            .set_call_as(self.call_as.clone())
-            .client_request_token(request_token("CreateStackSet"))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| self.refusal("CreateStackSet", &err))
+        let token = request_token("CreateStackSet");
+        self.retrying("CreateStackSet", || {
+            self.client
+                .create_stack_set()
+                .stack_set_name(self.name)
+                .set_description(spec.description.clone())
+                .set_template_body(spec.body.clone())
+                .set_template_url(spec.url.clone())
+                .set_parameters(Some(parameters_of(spec)))
+                .set_tags(tags_of(spec))
+                .set_capabilities(capabilities_of(spec))
+                .set_administration_role_arn(spec.administration_role_arn.clone())
+                .set_execution_role_name(spec.execution_role_name.clone())
+                .permission_model(permission_model(spec.permission_model))
+                .set_auto_deployment(spec.auto_deployment.map(auto_deployment))
+                .set_managed_execution(spec.managed_execution.map(managed_execution))
+                .set_call_as(self.call_as.clone())
+                .client_request_token(token.clone())
+                .send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| self.refusal("CreateStackSet", &err))
     }
 
     /// One UpdateStackSet of every instance. Returns the operation id
     /// CloudFormation answers with.
     pub async fn update_stack_set(&self, spec: &StackSetSpec) -> Result<String, Refusal> {
         let template_given = spec.body.is_some() || spec.url.is_some();
+        let token = request_token("UpdateStackSet");
         let out = self
-            .client
-            .update_stack_set()
-            .stack_set_name(self.name)
-            .set_description(spec.description.clone())
-            .set_template_body(spec.body.clone())
-            .set_template_url(spec.url.clone())
-            .set_use_previous_template((!template_given).then_some(true))
-            .set_parameters(Some(parameters_of(spec)))
-            .set_tags(tags_of(spec))
-            .set_capabilities(capabilities_of(spec))
-            .set_administration_role_arn(spec.administration_role_arn.clone())
-            .set_execution_role_name(spec.execution_role_name.clone())
-            .set_auto_deployment(spec.auto_deployment.map(auto_deployment))
-            .set_managed_execution(spec.managed_execution.map(managed_execution))
-            .set_operation_preferences(preferences(&spec.preferences, &spec.regions))
-            .set_call_as(self.call_as.clone())
-            .operation_id(request_token("UpdateStackSet"))
-            .send()
+            .retrying("UpdateStackSet", || {
+                self.client
+                    .update_stack_set()
+                    .stack_set_name(self.name)
+                    .set_description(spec.description.clone())
+                    .set_template_body(spec.body.clone())
+                    .set_template_url(spec.url.clone())
+                    .set_use_previous_template((!template_given).then_some(true))
+                    .set_parameters(Some(parameters_of(spec)))
+                    .set_tags(tags_of(spec))
+                    .set_capabilities(capabilities_of(spec))
+                    .set_administration_role_arn(spec.administration_role_arn.clone())
+                    .set_execution_role_name(spec.execution_role_name.clone())
+                    .set_auto_deployment(spec.auto_deployment.map(auto_deployment))
+                    .set_managed_execution(spec.managed_execution.map(managed_execution))
+                    .set_operation_preferences(preferences(&spec.preferences, &spec.regions))
+                    .set_call_as(self.call_as.clone())
+                    .operation_id(token.clone())
+                    .send()
+            })
             .await
             .map_err(|err| self.refusal("UpdateStackSet", &err))?;
         Ok(out.operation_id().unwrap_or_default().to_string())
@@ -389,17 +420,20 @@ impl Api<'_> {
         targets: &Targets,
     ) -> Result<String, Refusal> {
         let (accounts, deployment) = split_targets(spec.permission_model, targets);
+        let token = request_token("CreateStackInstances");
         let out = self
-            .client
-            .create_stack_instances()
-            .stack_set_name(self.name)
-            .set_accounts(accounts)
-            .set_deployment_targets(deployment)
-            .set_regions(Some(targets.regions.clone()))
-            .set_operation_preferences(preferences(&spec.preferences, &targets.regions))
-            .set_call_as(self.call_as.clone())
-            .operation_id(request_token("CreateStackInstances"))
-            .send()
+            .retrying("CreateStackInstances", || {
+                self.client
+                    .create_stack_instances()
+                    .stack_set_name(self.name)
+                    .set_accounts(accounts.clone())
+                    .set_deployment_targets(deployment.clone())
+                    .set_regions(Some(targets.regions.clone()))
+                    .set_operation_preferences(preferences(&spec.preferences, &targets.regions))
+                    .set_call_as(self.call_as.clone())
+                    .operation_id(token.clone())
+                    .send()
+            })
             .await
             .map_err(|err| self.refusal("CreateStackInstances", &err))?;
         Ok(out.operation_id().unwrap_or_default().to_string())
@@ -411,17 +445,20 @@ impl Api<'_> {
         targets: &Targets,
     ) -> Result<String, Refusal> {
         let (accounts, deployment) = split_targets(spec.permission_model, targets);
+        let token = request_token("UpdateStackInstances");
         let out = self
-            .client
-            .update_stack_instances()
-            .stack_set_name(self.name)
-            .set_accounts(accounts)
-            .set_deployment_targets(deployment)
-            .set_regions(Some(targets.regions.clone()))
-            .set_operation_preferences(preferences(&spec.preferences, &targets.regions))
-            .set_call_as(self.call_as.clone())
-            .operation_id(request_token("UpdateStackInstances"))
-            .send()
+            .retrying("UpdateStackInstances", || {
+                self.client
+                    .update_stack_instances()
+                    .stack_set_name(self.name)
+                    .set_accounts(accounts.clone())
+                    .set_deployment_targets(deployment.clone())
+                    .set_regions(Some(targets.regions.clone()))
+                    .set_operation_preferences(preferences(&spec.preferences, &targets.regions))
+                    .set_call_as(self.call_as.clone())
+                    .operation_id(token.clone())
+                    .send()
+            })
             .await
             .map_err(|err| self.refusal("UpdateStackInstances", &err))?;
         Ok(out.operation_id().unwrap_or_default().to_string())
@@ -435,18 +472,21 @@ impl Api<'_> {
         retain_stacks: bool,
     ) -> Result<String, Refusal> {
         let (accounts, deployment) = split_targets(model, targets);
+        let token = request_token("DeleteStackInstances");
         let out = self
-            .client
-            .delete_stack_instances()
-            .stack_set_name(self.name)
-            .set_accounts(accounts)
-            .set_deployment_targets(deployment)
-            .set_regions(Some(targets.regions.clone()))
-            .retain_stacks(retain_stacks)
-            .set_operation_preferences(preferences(preferences_of, &targets.regions))
-            .set_call_as(self.call_as.clone())
-            .operation_id(request_token("DeleteStackInstances"))
-            .send()
+            .retrying("DeleteStackInstances", || {
+                self.client
+                    .delete_stack_instances()
+                    .stack_set_name(self.name)
+                    .set_accounts(accounts.clone())
+                    .set_deployment_targets(deployment.clone())
+                    .set_regions(Some(targets.regions.clone()))
+                    .retain_stacks(retain_stacks)
+                    .set_operation_preferences(preferences(preferences_of, &targets.regions))
+                    .set_call_as(self.call_as.clone())
+                    .operation_id(token.clone())
+                    .send()
+            })
             .await
             .map_err(|err| self.refusal("DeleteStackInstances", &err))?;
         Ok(out.operation_id().unwrap_or_default().to_string())
@@ -454,14 +494,16 @@ impl Api<'_> {
 
     pub async fn delete_stack_set(&self) -> Result<(), Refusal> {
         self.sink.progress("deleting stack set".into());
-        self.client
-            .delete_stack_set()
-            .stack_set_name(self.name)
-            .set_call_as(self.call_as.clone())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| self.refusal("DeleteStackSet", &err))
+        self.retrying("DeleteStackSet", || {
+            self.client
+                .delete_stack_set()
+                .stack_set_name(self.name)
+                .set_call_as(self.call_as.clone())
+                .send()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| self.refusal("DeleteStackSet", &err))
     }
 }
 

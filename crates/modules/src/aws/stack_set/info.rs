@@ -179,9 +179,10 @@ async fn run(
             .map(aws_sdk_cloudformation::types::CallAs::from),
         first_poll: aws.settings.first_poll,
         max_poll: aws.settings.max_poll,
-        deadline: std::time::Instant::now() + aws.settings.wait_timeout,
+        deadline: crate::aws::deadline_after(aws.settings.wait_timeout),
         timeout: aws.settings.wait_timeout,
         sink: call.progress,
+        fork: call.fork,
     };
     let keep = |account: &str, region: &str| {
         opts.accounts
