@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # runbook is built with the dev profile (no optimisation): its own CPU is
 # nothing next to the time AWS or the emulator takes, the first build takes
-# about 2 minutes on 2 cores instead of 9 for --release, and scripts/test.sh
+# about 2 minutes on 2 cores, well under a --release build, and scripts/test.sh
 # reuses it for the tests (docs/benchmarks.md, "Quick start from a fresh
 # clone"). Benchmarks build --release.
 bin="${CARGO_TARGET_DIR:-target}/debug/runbook"
