@@ -216,7 +216,7 @@ where
             network: true,
             // A user error (e.g. a malformed endpoint URL) will not heal,
             // nor, soon, an endpoint where nothing listens.
-            retryable: !failure.is_user() && !refused(err),
+            retryable: !failure.is_user() && !connection_rejected(err),
         },
         // An unparseable answer: often a proxy or overloaded endpoint.
         SdkError::ResponseError(_) => ServiceFailure {
@@ -275,15 +275,49 @@ pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 /// Whether the connection was refused: nothing listens at the endpoint
 /// (a wrong `endpoint_url`, an emulator not started), which retrying for a
 /// minute would only hide.
-fn refused(err: &(dyn std::error::Error + 'static)) -> bool {
+///
+/// The same for a TLS handshake that failed on what the server presented
+/// (a certificate for another name, an unknown authority, no common
+/// protocol): the next attempt gets the same certificate.
+fn connection_rejected(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(err) = next {
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             if io.kind() == std::io::ErrorKind::ConnectionRefused {
                 return true;
             }
+            if tls_rejected(io) {
+                return true;
+            }
         }
         next = err.source();
+    }
+    false
+}
+
+/// Whether rustls refused what the server presented. io::Error's `source`
+/// skips the error it wraps (here an io::Error wrapping rustls' error), so
+/// the wrapped ones are walked here.
+fn tls_rejected(io: &std::io::Error) -> bool {
+    let mut inner = io
+        .get_ref()
+        .map(|e| e as &(dyn std::error::Error + 'static));
+    while let Some(err) = inner {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_)
+                    | rustls::Error::NoCertificatesPresented
+                    | rustls::Error::UnsupportedNameType
+                    | rustls::Error::PeerIncompatible(_)
+            );
+        }
+        inner = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
     }
     false
 }
@@ -305,7 +339,7 @@ pub(crate) fn transient_credentials(
                 .is_some_and(|c| THROTTLING_CODES.contains(&c) || TRANSIENT_CODES.contains(&c));
         }
         if let Some(connector) = err.downcast_ref::<aws_sdk_sts::error::ConnectorError>() {
-            return !connector.is_user() && !refused(connector);
+            return !connector.is_user() && !connection_rejected(connector);
         }
         next = err.source();
     }
@@ -414,6 +448,21 @@ mod tests {
 
         let failure = describe(&CfnError::timeout_error("slow"));
         assert!(failure.network && failure.retryable);
+
+        // A certificate for another name, as the TLS connector nests it
+        // (crates/aws/tests/tls.rs): the next attempt gets the same one.
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName);
+        let io = std::io::Error::other(std::io::Error::new(std::io::ErrorKind::InvalidData, tls));
+        let failure = describe(&CfnError::dispatch_failure(ConnectorError::io(io.into())));
+        assert!(failure.network && !failure.retryable);
+        // Other data a TLS stream refuses mid-way is not about the
+        // certificate: retried.
+        let io = std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::DecryptError,
+        ));
+        let failure = describe(&CfnError::dispatch_failure(ConnectorError::io(io.into())));
+        assert!(failure.retryable);
     }
 
     #[test]
