@@ -121,7 +121,7 @@ impl Builder<'_> {
                 self.producers
                     .entry(key.clone())
                     .or_default()
-                    .push((task.id, EdgeReason::SetFact(key)));
+                    .push((task.id, EdgeReason::Fact(key)));
             }
         }
     }

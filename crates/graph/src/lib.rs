@@ -31,8 +31,9 @@ pub use runbook_module::ResultReads;
 pub enum EdgeReason {
     /// Reads a variable the other task registers.
     Register(String),
-    /// Reads a fact the other task sets with set_fact.
-    SetFact(String),
+    /// Reads a variable the other task sets as a fact (its module says
+    /// which, e.g. set_fact).
+    Fact(String),
     /// Imports a name the other task exports (a CloudFormation export).
     Export(String),
     /// Manages the same thing (a stack), so file order is kept.
@@ -54,7 +55,7 @@ impl fmt::Display for EdgeReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EdgeReason::Register(name) => write!(f, "register {name}"),
-            EdgeReason::SetFact(name) => write!(f, "set_fact {name}"),
+            EdgeReason::Fact(name) => write!(f, "fact {name}"),
             EdgeReason::Export(name) => write!(f, "export {name}"),
             EdgeReason::Same(kind) => write!(f, "same {kind}"),
             EdgeReason::DependsOn => write!(f, "depends_on"),

@@ -111,9 +111,9 @@ fn json_format_is_exact() {
             "{\"id\":1,\"name\":\"b\",\"module\":\"ansible.builtin.set_fact\",\"accounts\":[],\"owns\":[]},",
             "{\"id\":2,\"name\":\"c\",\"module\":\"ansible.builtin.debug\",\"accounts\":[],\"owns\":[]}],",
             "\"edges\":[",
-            "{\"from\":0,\"to\":1,\"reason\":\"set_fact x\",\"implied\":false},",
-            "{\"from\":0,\"to\":2,\"reason\":\"set_fact x\",\"implied\":true,\"through\":[1]},",
-            "{\"from\":1,\"to\":2,\"reason\":\"set_fact y\",\"implied\":false}]}\n"
+            "{\"from\":0,\"to\":1,\"reason\":\"fact x\",\"implied\":false},",
+            "{\"from\":0,\"to\":2,\"reason\":\"fact x\",\"implied\":true,\"through\":[1]},",
+            "{\"from\":1,\"to\":2,\"reason\":\"fact y\",\"implied\":false}]}\n"
         )
     );
 }
@@ -178,7 +178,7 @@ fn one_arrow_per_pair_with_all_its_reasons() {
     let graph = graph.unwrap();
     let dot = graph.render(&playbook, Format::Dot);
     assert!(
-        dot.contains("  t0 -> t1 [label=\"register r, set_fact x, depends_on\"];\n"),
+        dot.contains("  t0 -> t1 [label=\"register r, fact x, depends_on\"];\n"),
         "{dot}"
     );
     let all = graph.render(
@@ -205,9 +205,9 @@ fn loops_in_clusters_and_labels() {
     assert_eq!(
         edges(&graph),
         [
-            e(0, 1, "set_fact x"),
-            e(0, 2, "set_fact x"),
-            e(0, 3, "set_fact x"),
+            e(0, 1, "fact x"),
+            e(0, 2, "fact x"),
+            e(0, 3, "fact x"),
             e(1, 2, "register made"),
             e(1, 3, "register made"),
             e(1, 4, "same stack"),
@@ -233,7 +233,7 @@ fn loops_in_clusters_and_labels() {
             "  t0 [label=\"start\"];\n",
             "  t2 [label=\"per account (loop: 2 items)\\none @ p, q\"];\n",
             "  t3 [label=\"later (loop: expands at run time)\"];\n",
-            "  t0 -> t1 [label=\"set_fact x\"];\n",
+            "  t0 -> t1 [label=\"fact x\"];\n",
             "  t1 -> t2 [label=\"register made\"];\n",
             "  t1 -> t3 [label=\"register made\"];\n",
             "  t1 -> t4 [label=\"same stack\"];\n",
@@ -332,7 +332,7 @@ fn play_vars_carry_dependencies() {
         "- hosts: localhost\n  vars:\n    arn: \"{{ kms.stack_outputs.Arn }}\"\n    label: \"key {{ arn }}\"\n  tasks:\n    - name: make\n      set_fact:\n        kms: {stack_outputs: {Arn: x}}\n    - name: unrelated\n      debug: msg=hi\n    - name: use\n      debug:\n        msg: \"{{ label }}\"\n",
     )]);
     let (_, graph) = graph_of(&path, &IndexMap::new());
-    assert_eq!(edges(&graph.unwrap()), [e(0, 2, "set_fact kms")]);
+    assert_eq!(edges(&graph.unwrap()), [e(0, 2, "fact kms")]);
 }
 
 /// A reader waits for the nearest producer before it; a later producer of
@@ -347,7 +347,7 @@ fn nearest_producer_and_no_waiting_for_overwrites() {
     let (_, graph) = graph_of(&path, &IndexMap::new());
     assert_eq!(
         edges(&graph.unwrap()),
-        [e(0, 1, "set_fact v"), e(2, 3, "set_fact v")]
+        [e(0, 1, "fact v"), e(2, 3, "fact v")]
     );
 }
 
@@ -416,7 +416,7 @@ fn cycles_list_their_tasks_in_order() {
         errs[0]
     );
     assert!(
-        errs[0].contains("`b` (") && errs[0].contains("waits for `a` (set_fact x)"),
+        errs[0].contains("`b` (") && errs[0].contains("waits for `a` (fact x)"),
         "{}",
         errs[0]
     );
@@ -482,7 +482,7 @@ fn plays_run_in_file_order() {
             e(0, 3, "play order"),
             e(1, 2, "play order"),
             e(1, 3, "play order"),
-            e(3, 4, "set_fact x"),
+            e(3, 4, "fact x"),
         ]
     );
     assert_eq!(graph.waves(), vec![vec![0, 1], vec![2, 3], vec![4]]);
@@ -560,7 +560,7 @@ fn a_variable_named_like_a_global_function_orders_tasks() {
     )]);
     let (_, graph) = graph_of(&path, &IndexMap::new());
     let graph = graph.expect("graph");
-    assert_eq!(edges(&graph), [e(0, 1, "set_fact debug")]);
+    assert_eq!(edges(&graph), [e(0, 1, "fact debug")]);
 }
 
 /// A loop whose list comes from a registered result is one node that
