@@ -375,6 +375,12 @@ impl Builder<'_> {
     }
 
     fn undefined(&self, read: &Read, via: &[String], reader: TaskId) -> PlaybookError {
+        let mut err = self.undefined_unfocused(read, via, reader);
+        err.focus = read.focus.clone();
+        err
+    }
+
+    fn undefined_unfocused(&self, read: &Read, via: &[String], reader: TaskId) -> PlaybookError {
         let task = &self.playbook.tasks[reader];
         let through = if via.is_empty() {
             String::new()

@@ -1,7 +1,7 @@
 //! What each task reads: variable names found in its options, `when`,
 //! `changed_when`/`failed_when` and name, with where each was written.
 
-use runbook_playbook::{Json, Location, PlaybookError, Task};
+use runbook_playbook::{Focus, Json, Location, PlaybookError, Task};
 use runbook_template::analysis::{expression_references, references};
 use runbook_template::{Engine, References};
 
@@ -12,6 +12,8 @@ pub struct Read {
     /// Read outside any `default` / `is defined` guard: it must exist.
     pub required: bool,
     pub location: Location,
+    /// The part of the value's text where the name is first read.
+    pub focus: Option<Box<Focus>>,
     /// The dotted paths the same text reads under the name
     /// (`kms.stack_outputs.Arn`), where attributes are constant.
     pub paths: Vec<String>,
@@ -59,6 +61,10 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
                 }
                 let required = may_require && refs.required.contains(&name);
                 reads.push(Read {
+                    focus: refs
+                        .first_read
+                        .get(&name)
+                        .and_then(|range| Focus::within(text, range.clone())),
                     paths: under(&paths, &name),
                     name,
                     required,
@@ -182,11 +188,17 @@ pub fn value_reads(
                 } else {
                     paths_by_name(engine, text, false)
                 };
-                reads.extend(refs.names.into_iter().map(|name| Read {
-                    required: refs.required.contains(&name),
-                    paths: under(&paths, &name),
-                    name,
-                    location: location.clone(),
+                reads.extend(refs.names.into_iter().map(|name| {
+                    Read {
+                        focus: refs
+                            .first_read
+                            .get(&name)
+                            .and_then(|range| Focus::within(text, range.clone())),
+                        required: refs.required.contains(&name),
+                        paths: under(&paths, &name),
+                        name,
+                        location: location.clone(),
+                    }
                 }))
             }
             Err(err) => errors.push(PlaybookError::template(&err).at(location.clone())),

@@ -79,6 +79,23 @@ pub struct Focus {
     pub width: usize,
 }
 
+impl Focus {
+    /// The line of `text` that holds `range` (bytes), underlining the
+    /// range's part on that line.
+    pub fn within(text: &str, range: std::ops::Range<usize>) -> Option<Box<Focus>> {
+        let start = range.start;
+        let before = text.get(..start)?;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let end = range.end.clamp(start, line_end);
+        Some(Box::new(Focus {
+            context: text[line_start..line_end].to_string(),
+            offset: text[line_start..start].chars().count(),
+            width: text.get(start..end)?.chars().count().max(1),
+        }))
+    }
+}
+
 impl PlaybookError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         PlaybookError {

@@ -15,5 +15,5 @@ pub use model::{
     Block, BlockId, BlockPos, Deselected, Loop, LoopKind, Play, Playbook, RoleRef, Section, Task,
     TaskId, VarLayer, VarRank,
 };
-pub use runbook_module::{Arg, ErrorKind, Json, Location, PlaybookError};
+pub use runbook_module::{Arg, ErrorKind, Focus, Json, Location, PlaybookError};
 pub use vars::MAGIC_VARS;

@@ -13,7 +13,7 @@
 //! literally in `lookup('template', 'x.j2')` are followed: the variables
 //! they read count as read by the template that looks them up.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,12 +34,19 @@ pub struct References {
     /// Names read outside any `default`/`d`/`mandatory` filter or
     /// `defined`/`undefined` test, which must therefore exist.
     pub required: BTreeSet<String>,
+    /// Where each name is first read in the analysed text (byte range), for
+    /// an error to point at; names read only inside a looked-up file have
+    /// none.
+    pub first_read: BTreeMap<String, Range<usize>>,
 }
 
 impl References {
     pub fn extend(&mut self, other: References) {
         self.names.extend(other.names);
         self.required.extend(other.required);
+        for (name, range) in other.first_read {
+            self.first_read.entry(name).or_insert(range);
+        }
     }
 }
 
@@ -237,9 +244,11 @@ fn follow_lookups(
                 .undeclared_variables(false);
             let walker = Walker::of(&text, false, &file_origin)?;
             let nested = walker.lookups.clone();
-            let found = walker.finish(engine, undeclared.into_iter().collect())?;
+            let mut found = walker.finish(engine, undeclared.into_iter().collect())?;
             // Unguarded in the file is required, wherever the lookup sits:
-            // `default` cannot catch an error inside a lookup.
+            // `default` cannot catch an error inside a lookup. Its ranges are
+            // in the file, not in the text analysed.
+            found.first_read.clear();
             refs.extend(found);
             stack.push(path);
             let followed = follow_lookups(engine, &nested, &text, &file_origin, stack, refs);
@@ -316,6 +325,7 @@ struct Walker<'s> {
     /// whatever branch it sits in, so it is an error before anything runs.
     filters: Vec<(String, Span)>,
     tests: Vec<(String, Span)>,
+    first_read: BTreeMap<String, Range<usize>>,
     lookups: Vec<LookupCall>,
     /// What fails whatever the variables hold (literals Python cannot
     /// order), found on the way.
@@ -344,6 +354,7 @@ impl<'s> Walker<'s> {
             required: BTreeSet::new(),
             filters: Vec::new(),
             tests: Vec::new(),
+            first_read: BTreeMap::new(),
             lookups: Vec::new(),
             errors: Vec::new(),
             unknown: false,
@@ -415,7 +426,13 @@ impl<'s> Walker<'s> {
         } else {
             self.required.into_iter().filter(|n| needed(n)).collect()
         };
-        Ok(References { names, required })
+        let mut first_read = self.first_read;
+        first_read.retain(|name, _| names.contains(name));
+        Ok(References {
+            names,
+            required,
+            first_read,
+        })
     }
 
     fn stmts(&mut self, body: &[Stmt<'_>], proven: &BTreeSet<String>) {
@@ -552,6 +569,10 @@ impl<'s> Walker<'s> {
     fn expr(&mut self, expr: &Expr<'_>, guarded: bool, proven: &BTreeSet<String>) {
         match expr {
             Expr::Var(var) => {
+                if !self.first_read.contains_key(var.id) {
+                    let range = self.range(var.span());
+                    self.first_read.insert(var.id.to_string(), range);
+                }
                 if !guarded && !proven.contains(var.id) {
                     self.required.insert(var.id.to_string());
                 }
