@@ -678,6 +678,22 @@ mod tests {
     }
 
     #[test]
+    fn where_each_name_is_first_read() {
+        let engine = Engine::new(Path::new("."));
+        let text = "a {{ x }} {{ y | default(x) }}{% for i in z %}{{ i }}{% endfor %}";
+        let r = references(&engine, text).unwrap();
+        let at = |name: &str| &text[r.first_read[name].clone()];
+        assert_eq!((at("x"), r.first_read["x"].start), ("x", 5));
+        assert_eq!(at("y"), "y");
+        assert_eq!(at("z"), "z");
+        // A loop's own variable is not read from outside.
+        assert!(!r.first_read.contains_key("i"));
+        // A bare expression's ranges are in the text as written.
+        let r = expression_references(&engine, "flag and other > 1").unwrap();
+        assert_eq!(r.first_read["other"], 9..14);
+    }
+
+    #[test]
     fn unknown_filters_and_tests_fail_in_any_branch() {
         let engine = Engine::new(Path::new("."));
         // As Jinja2 does at compile time: the branch need not be taken.
