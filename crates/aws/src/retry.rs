@@ -122,6 +122,20 @@ where
     }
 }
 
+/// A call that failed for good, as one line: the target, the operation,
+/// AWS's code and message, and what to do when it was of a retried kind.
+pub fn explained<E, R>(target: &crate::Target, operation: &str, err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug + 'static,
+{
+    let error = crate::AwsError::from_sdk(target, operation, err);
+    match advice(err) {
+        Some(advice) => format!("{error} ({advice})"),
+        None => error.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use runbook_module::text::{printable, printable_width};
+use runbook_module::Focus;
 use runbook_playbook::{Location, PlaybookError};
 
 pub struct Printer {
@@ -50,7 +51,7 @@ impl Printer {
         // from a playbook, template or AWS can forge or erase a line.
         let mut out = format!("{head}: {}\n", printable(&err.message));
         if let Some(location) = &err.location {
-            out.push_str(&self.snippet(location));
+            out.push_str(&self.snippet(location, err.focus.as_deref()));
         }
         if let Some(task) = &err.task {
             out.push_str(&format!("   = task: {}\n", printable(task)));
@@ -82,7 +83,7 @@ impl Printer {
         self.print(Level::Error, &err);
     }
 
-    fn snippet(&self, location: &Location) -> String {
+    fn snippet(&self, location: &Location, focus: Option<&Focus>) -> String {
         let mut out = format!(
             "  {} {}\n",
             self.paint("1;34", "-->"),
@@ -104,19 +105,32 @@ impl Printer {
         let pad = " ".repeat(number.len());
         let bar = self.paint("1;34", "|");
         // The source line as it may be printed (a tab shows as `\t`, an
-        // escape sequence as `\x1b`), the caret under the same column.
-        let caret_at: String = line
-            .chars()
-            .take(location.span.column.saturating_sub(1))
-            .map(|c| " ".repeat(printable_width(c)))
-            .collect();
+        // escape sequence as `\x1b`), the caret under the same column, or
+        // under the failing part of a template written on this line.
+        let (at, width) = focus
+            .and_then(|focus| focused(line, location.span.column.saturating_sub(1), focus))
+            .unwrap_or((location.span.column.saturating_sub(1), 1));
+        let chars: Vec<char> = line.chars().collect();
+        let width_of = |cs: &[char]| cs.iter().map(|c| printable_width(*c)).sum::<usize>();
+        let caret_at = " ".repeat(width_of(&chars[..at.min(chars.len())]));
+        let underline =
+            "^".repeat(width_of(&chars[at.min(chars.len())..(at + width).min(chars.len())]).max(1));
         let line = printable(line);
         out.push_str(&format!(" {pad} {bar}\n"));
         out.push_str(&format!(" {} {bar} {line}\n", self.paint("1;34", &number)));
         out.push_str(&format!(
             " {pad} {bar} {caret_at}{}\n",
-            self.paint("1;31", "^")
+            self.paint("1;31", &underline)
         ));
         out
     }
+}
+
+/// Where on `line` (in characters) the focus is, and how wide: its context
+/// looked for from character `from`, as written.
+fn focused(line: &str, from: usize, focus: &Focus) -> Option<(usize, usize)> {
+    let start = line.char_indices().nth(from).map(|(i, _)| i)?;
+    let found = line[start..].find(&focus.context)? + start;
+    let at = line[..found].chars().count() + focus.offset;
+    Some((at, focus.width))
 }

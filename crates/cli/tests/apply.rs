@@ -342,6 +342,31 @@ fn a_stack_that_never_settles_is_reported_while_waiting_then_times_out() {
     );
 }
 
+/// A skipped or failed AWS task is counted under the account it would have
+/// acted in, not under localhost.
+#[test]
+fn skipped_and_failed_aws_tasks_count_under_their_account() {
+    let moto = Moto::start();
+    let play = "- hosts: localhost\n  tasks:\n    - name: not today\n      amazon.aws.cloudformation: {stack_name: a, profile: prod, template: topic.yml, template_parameters: {Name: a}}\n      when: false\n    - name: broken condition\n      amazon.aws.cloudformation: {stack_name: b, profile: nonprod, template: topic.yml, template_parameters: {Name: b}}\n      when: \"{{ 'x' | int(strict=true) }}\"\n      ignore_errors: true\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play), ("topic.yml", TOPIC)]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    let recap = &run.stdout[run.stdout.find("RECAP").expect("a recap")..];
+    assert!(!recap.contains("localhost"), "{recap}");
+    assert!(
+        recap
+            .lines()
+            .any(|l| l.contains("prod 777777777777") && l.contains("skipped=1")),
+        "{recap}"
+    );
+    assert!(
+        recap
+            .lines()
+            .any(|l| l.contains("nonprod 222222222222") && l.contains("ignored=1")),
+        "{recap}"
+    );
+}
+
 #[test]
 fn an_import_nobody_exports_is_caught_before_any_change() {
     let moto = Moto::start_recording();
@@ -543,6 +568,11 @@ fn a_terminal_gets_live_spinners_and_colour_unless_no_color() {
     // erase codes) and the coloured status.
     assert!(shown.contains("\x1b[2K"), "{shown:?}");
     assert!(shown.contains("\x1b[33mchanged"), "{shown:?}");
+    // Something moves while preflight reaches the accounts.
+    assert!(
+        shown.contains("preflight: reaching every account and listing its stacks"),
+        "{shown:?}"
+    );
     let plain = on_a_terminal(&moto, &["apply", path], true);
     assert!(
         !plain.contains("\x1b[32m") && !plain.contains("\x1b[33m"),
@@ -551,6 +581,30 @@ fn a_terminal_gets_live_spinners_and_colour_unless_no_color() {
     assert!(
         plain.contains("ok       a [cicd 111111111111]"),
         "{plain:?}"
+    );
+}
+
+/// The recap's time is the command's, preflight included.
+#[test]
+fn the_recap_time_includes_preflight() {
+    let moto = Moto::start();
+    let play = "- hosts: localhost\n  tasks:\n    - name: who\n      amazon.aws.aws_caller_info: {profile: cicd}\n";
+    let (_dir, playbook) = scratch(&[("play.yml", play)]);
+    let run = apply(&moto, &playbook, &[]);
+    run.assert_code(0);
+    let seconds = |after: &str, before: &str| -> f64 {
+        let start = run.stdout.find(after).expect("marker") + after.len();
+        let rest = &run.stdout[start..];
+        rest[..rest.find(before).expect("end")]
+            .parse()
+            .expect("seconds")
+    };
+    let preflight = seconds("111111111111 (", "s)");
+    let total = seconds("  in ", "s\n");
+    assert!(
+        total >= preflight,
+        "recap {total}s, preflight {preflight}s\n{}",
+        run.stdout
     );
 }
 

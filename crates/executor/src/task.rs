@@ -332,14 +332,18 @@ async fn once(
         match ctx.engine.eval_condition(&when.value, scope) {
             Ok(true) => {}
             Ok(false) => {
-                announce(started, None);
-                return Ran::skipped(&when.value);
+                let target = target_if_known(ctx, task, scope);
+                announce(started, target.clone());
+                let mut ran = Ran::skipped(&when.value);
+                ran.target = target;
+                return ran;
             }
             Err(err) => {
-                announce(started, None);
+                let target = target_if_known(ctx, task, scope);
+                announce(started, target.clone());
                 return Ran::failed(
                     condition_error("when", &when.location, err.to_string()),
-                    None,
+                    target,
                 );
             }
         }
@@ -348,13 +352,14 @@ async fn once(
     let args = match render_args(&ctx.engine, task, scope) {
         Ok(args) => args,
         Err(message) => {
-            announce(started, None);
+            let target = target_if_known(ctx, task, scope);
+            announce(started, target.clone());
             let message = if no_log {
                 NO_LOG_MESSAGE.to_string()
             } else {
                 message
             };
-            return Ran::failed(message, None);
+            return Ran::failed(message, target);
         }
     };
     let target = task.module.target_label(&args, &ctx.services);
@@ -775,6 +780,33 @@ fn ignores_errors(engine: &Engine, task: &Task, scope: &Scope) -> bool {
 
 /// Renders the options, drops `omit`, and checks the rendered values
 /// against the module's option types.
+/// The target a task would have acted on, for the recap of a task that
+/// never got that far (skipped, or an option that does not render): the
+/// options that render now, given to the module's `target_label`.
+/// An option that does not render counts only if the label does not
+/// depend on it: the label must come out the same with a stand-in value.
+fn target_if_known(ctx: &TaskContext, task: &Task, scope: &Scope) -> Option<String> {
+    let mut rendered = IndexMap::new();
+    let mut stand_ins = IndexMap::new();
+    for (name, arg) in &task.args {
+        match ctx.engine.render(&arg.value, scope) {
+            Ok(value) => {
+                if let Some(value) = drop_omitted(value) {
+                    rendered.insert(name.clone(), value.clone());
+                    stand_ins.insert(name.clone(), value);
+                }
+            }
+            Err(_) => {
+                stand_ins.insert(name.clone(), Json::String("(not rendered)".into()));
+            }
+        }
+    }
+    let label = task.module.target_label(&rendered, &ctx.services)?;
+    (rendered.len() == stand_ins.len()
+        || task.module.target_label(&stand_ins, &ctx.services).as_ref() == Some(&label))
+    .then_some(label)
+}
+
 fn render_args(
     engine: &Engine,
     task: &Task,

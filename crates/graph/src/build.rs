@@ -494,7 +494,7 @@ impl Builder<'_> {
             }
             Err(err) => {
                 self.errors.push(
-                    PlaybookError::new(ErrorKind::Template, err.to_string())
+                    PlaybookError::template(&err)
                         .at(spec.items.location.clone())
                         .in_task(name.clone()),
                 );

@@ -1,7 +1,7 @@
 //! What each task reads: variable names found in its options, `when`,
 //! `changed_when`/`failed_when` and name, with where each was written.
 
-use runbook_playbook::{ErrorKind, Json, Location, PlaybookError, Task};
+use runbook_playbook::{Json, Location, PlaybookError, Task};
 use runbook_template::analysis::{expression_references, references};
 use runbook_template::{Engine, References};
 
@@ -67,7 +67,7 @@ pub fn task_reads(engine: &Engine, task: &Task, errors: &mut Vec<PlaybookError>)
             }
         }
         Err(err) => errors.push(
-            PlaybookError::new(ErrorKind::Template, err.to_string())
+            PlaybookError::template(&err)
                 .at(location.clone())
                 .in_task(label.clone()),
         ),
@@ -189,9 +189,7 @@ pub fn value_reads(
                     location: location.clone(),
                 }))
             }
-            Err(err) => errors.push(
-                PlaybookError::new(ErrorKind::Template, err.to_string()).at(location.clone()),
-            ),
+            Err(err) => errors.push(PlaybookError::template(&err).at(location.clone())),
         }
     }
     reads

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use runbook_template::{Engine, Scope, TemplateError, OMIT};
 
-use crate::{Arg, ErrorKind, Json, Location, PlaybookError};
+use crate::{Arg, Json, Location, PlaybookError};
 
 /// The account a task talks to, as far as names tell before running: the
 /// profile, region and endpoint. Two keys that differ may still be one
@@ -202,8 +202,7 @@ impl<'a> Analysis<'a> {
             Ok(value) => Known::Now(value),
             Err(err) if not_known_yet(&err) => Known::Later,
             Err(err) => {
-                let err = PlaybookError::new(ErrorKind::Template, err.to_string())
-                    .at(arg.location.clone());
+                let err = PlaybookError::template(&err).at(arg.location.clone());
                 self.error(err);
                 Known::Later
             }

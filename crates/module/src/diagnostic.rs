@@ -63,6 +63,20 @@ pub struct PlaybookError {
     /// The task the problem is in, by display name.
     pub task: Option<String>,
     pub help: Option<String>,
+    /// The part of the location's line to point at, when known.
+    pub focus: Option<Box<Focus>>,
+}
+
+/// What to underline on a location's line: `context` (a template's text)
+/// is looked for from the location's column, and within it `width`
+/// characters from character `offset`. A printer that does not find
+/// `context` as written (an escaped quote, a folded block) points at the
+/// location's column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Focus {
+    pub context: String,
+    pub offset: usize,
+    pub width: usize,
 }
 
 impl PlaybookError {
@@ -73,7 +87,35 @@ impl PlaybookError {
             location: None,
             task: None,
             help: None,
+            focus: None,
         }
+    }
+
+    /// A template that does not render or parse, pointing at the failing
+    /// part of its text when that text is the one written in the file.
+    pub fn template(err: &runbook_template::TemplateError) -> Self {
+        let mut out = PlaybookError::new(ErrorKind::Template, err.to_string());
+        if let Some(span) = err.span() {
+            if span.origin == runbook_template::Origin::Given {
+                let line = span.source.lines().nth(span.line.saturating_sub(1));
+                if let Some(line) = line {
+                    let start = span.range.start.min(span.source.len());
+                    let end = span.range.end.clamp(start, span.source.len());
+                    let width = span
+                        .source
+                        .get(start..end)
+                        .map(|text| text.lines().next().unwrap_or("").chars().count())
+                        .unwrap_or(0)
+                        .max(1);
+                    out.focus = Some(Box::new(Focus {
+                        context: line.to_string(),
+                        offset: span.column.saturating_sub(1),
+                        width,
+                    }));
+                }
+            }
+        }
+        out
     }
 
     pub fn at(mut self, location: Location) -> Self {

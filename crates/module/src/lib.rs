@@ -23,7 +23,7 @@ pub use call::{
     find_file, BoxFuture, Call, Fork, ModuleFailure, ModuleOutput, NoFork, PlaybookDir, Progress,
     ResultReads, Services,
 };
-pub use diagnostic::{Arg, ErrorKind, Location, PlaybookError};
+pub use diagnostic::{Arg, ErrorKind, Focus, Location, PlaybookError};
 pub use registry::{ModuleRef, Registry};
 
 pub use schema::{ModuleSpec, OptionKind, OptionSpec};

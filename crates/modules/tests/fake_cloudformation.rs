@@ -650,3 +650,46 @@ async fn a_change_set_without_changes_is_an_unchanged_ok() {
         "{actions:?}"
     );
 }
+
+/// Another operation took the stack between the look and the update: the
+/// task waits for it, reads the stack again, and finds nothing left to do.
+#[tokio::test]
+async fn a_stack_another_operation_holds_is_waited_on_then_reconciled() {
+    let describes = Arc::new(Mutex::new(0));
+    let d = describes.clone();
+    let fake = FakeCloudFormation::start(Arc::new(move |action: &str| match action {
+        "DescribeStacks" => {
+            let mut n = d.lock().unwrap();
+            *n += 1;
+            match *n {
+                1 => ok(action, &stack_xml("UPDATE_COMPLETE", "old")),
+                2 => ok(action, &stack_xml("UPDATE_IN_PROGRESS", "n")),
+                _ => ok(action, &stack_xml("UPDATE_COMPLETE", "n")),
+            }
+        }
+        "GetTemplate" => ok(
+            action,
+            &format!("<TemplateBody>{}</TemplateBody>", xml_escape(TEMPLATE)),
+        ),
+        "UpdateStack" => error(
+            "ValidationError",
+            &format!("Stack:{STACK_ID} is in UPDATE_IN_PROGRESS state and can not be updated."),
+        ),
+        "DescribeStackEvents" => ok(action, "<StackEvents></StackEvents>"),
+        _ => error("InvalidAction", "not faked"),
+    }));
+    let (statuses, events) = apply_on(&fake, false, false).await;
+    let text = text_of(&events);
+    assert_eq!(statuses, [Some(Status::Ok)], "{text}");
+    assert!(
+        text.contains("reading the stack again to reconcile"),
+        "{text}"
+    );
+    assert!(text.contains("stack fake is up to date"), "{text}");
+    let actions = cfn_actions(&fake);
+    assert_eq!(
+        actions.iter().filter(|a| *a == "UpdateStack").count(),
+        1,
+        "{actions:?}"
+    );
+}

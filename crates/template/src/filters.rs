@@ -368,47 +368,26 @@ fn items2dict(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     Ok(crate::value_of(Json::Object(map)))
 }
 
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// Standard base64; decoding takes it with or without padding, as
+/// Ansible users write it both ways.
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
 
 /// `b64encode`: standard base64 of the text's UTF-8 bytes, padded.
 fn b64encode(text: String) -> String {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(BASE64[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    BASE64.encode(text.as_bytes())
 }
 
 /// `b64decode`: standard base64 (padding optional) to UTF-8 text.
 fn b64decode(text: String) -> Result<String, Error> {
-    let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.trim().bytes().filter(|c| *c != b'=') {
-        let Some(digit) = BASE64.iter().position(|b| *b == c) else {
-            return Err(invalid(format!(
-                "b64decode: `{}` is not a base64 character",
-                char::from(c)
-            )));
-        };
-        acc = (acc << 6) | digit as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
+    use base64::Engine as _;
+    let bytes = BASE64
+        .decode(text.trim())
+        .map_err(|err| invalid(format!("b64decode: not base64: {err}")))?;
     String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded bytes are not UTF-8 text"))
 }
 

@@ -1,5 +1,6 @@
 //! `runbook apply`: preflight every account, then walk the graph.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,7 +68,23 @@ pub(super) async fn preflight(
     quiet: bool,
 ) -> Result<(), Error> {
     let begun = Instant::now();
-    let reached = aws.preflight(analysed).await?;
+    // On a terminal, something moves while the accounts are reached.
+    let spinner = (!quiet && std::io::stdout().is_terminal()).then(|| {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stdout());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+        {
+            bar.set_style(style);
+        }
+        bar.set_message("preflight: reaching every account and listing its stacks");
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    });
+    let reached = aws.preflight(analysed).await;
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    let reached = reached?;
     if quiet {
         return Ok(());
     }
@@ -118,6 +135,7 @@ pub(super) async fn run_reported(
     command: &str,
     saved: Option<Arc<runbook_executor::SavedRun>>,
     interrupt: &Interrupt,
+    begun: Instant,
 ) -> Result<(), Error> {
     let json = args.common.output == Output::Json;
     let lines = (!json).then(|| {
@@ -139,7 +157,9 @@ pub(super) async fn run_reported(
         saved,
         stop: interrupt.stop.clone(),
     };
-    let summary = runbook_engine::run(analysed, aws.services(), options, reporter).await;
+    let mut summary = runbook_engine::run(analysed, aws.services(), options, reporter).await;
+    // The time the command took, preflight included.
+    summary.elapsed = begun.elapsed();
     if let Some(lines) = &lines {
         lines.finish();
         print!("{}", crate::report::warnings(&summary));
@@ -197,6 +217,7 @@ async fn apply(args: &ApplyArgs, analysed: Analysed, interrupt: Interrupt) -> Re
         Some(path) => Some(Arc::new(runbook_engine::saved::load(path, &analysed)?)),
         None => None,
     };
+    let begun = Instant::now();
     let aws = aws_for(args);
     // Nothing changes before the walk: a signal there just ends it.
     interrupt
@@ -212,5 +233,5 @@ async fn apply(args: &ApplyArgs, analysed: Analysed, interrupt: Interrupt) -> Re
             aws.check_previous_values(&analysed)
         })
         .await?;
-    run_reported(&analysed, &aws, args, "apply", saved, &interrupt).await
+    run_reported(&analysed, &aws, args, "apply", saved, &interrupt, begun).await
 }

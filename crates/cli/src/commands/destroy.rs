@@ -12,6 +12,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<(), Error> {
     }
     super::apply::run_async(
         |interrupt| async move {
+            let begun = std::time::Instant::now();
             let aws = super::apply::aws_for(args);
             let quiet = args.common.output == crate::args::Output::Json;
             // Preflight and discovery change nothing: a signal ends them.
@@ -22,8 +23,16 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<(), Error> {
                         .await
                 })
                 .await?;
-            super::apply::run_reported(&teardown.analysed, &aws, args, "destroy", None, &interrupt)
-                .await
+            super::apply::run_reported(
+                &teardown.analysed,
+                &aws,
+                args,
+                "destroy",
+                None,
+                &interrupt,
+                begun,
+            )
+            .await
         },
         "deletions already started keep going in AWS; run destroy again to finish",
     )

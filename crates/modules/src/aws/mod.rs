@@ -97,6 +97,35 @@ pub(crate) fn placement(cx: &mut Analysis<'_>) -> Placement {
 /// The instant `wait` from now, or a day past the longest wait runbook
 /// allows (`--wait-timeout` is at most 7 days) when the sum overflows:
 /// `Instant + Duration` panics on overflow.
+/// The calls of one thing an AWS module manages (a stack, a stack set),
+/// sent with runbook's retries on top of the SDK's, each retry shown as
+/// progress.
+pub(crate) trait Retrying {
+    fn sink(&self) -> &dyn runbook_module::Progress;
+
+    /// `send` builds the call anew each time, so a mutation keeps its
+    /// request token across retries.
+    async fn retrying<T, E, R, F, Fut>(
+        &self,
+        operation: &str,
+        send: F,
+    ) -> Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>>,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        runbook_aws::retry::with_retries(operation, send, |retry| {
+            self.sink().progress(retry.to_string())
+        })
+        .await
+    }
+}
+
+/// Where a role's CloudFormation templates may be, besides its directory.
+pub(crate) const TEMPLATE_DIRS: &[&str] = &["files", "templates"];
+
 pub(crate) fn deadline_after(wait: std::time::Duration) -> std::time::Instant {
     let now = std::time::Instant::now();
     now.checked_add(wait)

@@ -65,7 +65,7 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         }
     }
     let mut inputs = Vec::new();
-    stack.template = read_template(cx, &mut inputs);
+    stack.template = read_template(cx, &mut inputs, "stack");
     if let Some(template) = &stack.template {
         if !stack.state_absent {
             check_parameters(cx, template, &stack.parameters);
@@ -214,15 +214,24 @@ fn check_rendered(cx: &mut Analysis<'_>) {
     }
 }
 
-fn read_template(
+/// The template of a stack or stack set (`what`), read and parsed when its
+/// path or body is known before running; a template that does not parse
+/// is an error with its place.
+pub(crate) fn read_template(
     cx: &mut Analysis<'_>,
     inputs: &mut Vec<std::path::PathBuf>,
+    what: &str,
 ) -> Option<Arc<runbook_cfn::Template>> {
     if let Some(arg) = cx.args.get("template").cloned() {
         let Known::Now(Json::String(path)) = cx.render_now(&arg) else {
             return None;
         };
-        let found = find_file(cx.search, &path, TEMPLATE_DIRS, PlaybookDir::Only);
+        let found = find_file(
+            cx.search,
+            &path,
+            crate::aws::TEMPLATE_DIRS,
+            PlaybookDir::Only,
+        );
         let (full, read) = match &found {
             Ok(full) => (full.clone(), std::fs::read_to_string(full)),
             Err(looked) => (
@@ -276,7 +285,7 @@ fn read_template(
                 ErrorKind::Unsupported,
                 "the template is at a URL, which is not read before running: its exports and imports do not order tasks",
             )
-            .help("add `depends_on` if this stack imports another task's exports"),
+            .help(format!("add `depends_on` if this {what} imports another task's exports")),
         );
     }
     None
@@ -400,9 +409,6 @@ fn report_problems(
         cx.error(err);
     }
 }
-
-/// Where a role's templates may be, besides its directory.
-pub(crate) const TEMPLATE_DIRS: &[&str] = &["files", "templates"];
 
 /// The file behind `{{ lookup('file', 'path') }}`, to point syntax errors in
 /// a template body at the template file itself.

@@ -3,6 +3,7 @@
 //! reads it. In check mode it is deleted afterwards, unless a saved plan
 //! will execute it.
 
+use crate::aws::Retrying;
 use aws_sdk_cloudformation::types::{Change, ChangeSetType};
 use serde_json::{json, Value as Json};
 

@@ -14,16 +14,18 @@ mod validate;
 mod wait;
 mod watch;
 
+pub(crate) use analysis::read_template;
 pub(crate) use analysis::StackFacts;
 pub(crate) use directory::StackDirectory;
 pub(crate) use watch::Watches;
 
+use crate::aws::Retrying;
 use std::collections::HashSet;
 
 use aws_sdk_cloudformation::types::{Capability, OnFailure, Parameter, Tag, TemplateStage};
 use aws_sdk_cloudformation::Client;
 use indexmap::IndexMap;
-use runbook_aws::{AwsError, Target};
+use runbook_aws::Target;
 use runbook_module::{
     Analysis, Arg, BoxFuture, Call, ErrorKind, Module, ModuleFailure, ModuleOutput, ModuleSpec,
     OptionKind, OptionSpec, PlaybookError, Progress, Services, StaticFacts, Teardown,
@@ -214,17 +216,21 @@ where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    let advice = runbook_aws::retry::advice(err);
-    let err = AwsError::from_sdk(api.target, operation, err);
-    let mut message = format!("stack {}: {err}", api.stack);
-    if let Some(advice) = advice {
-        message.push_str(&format!(" ({advice})"));
-    }
-    message
+    format!(
+        "stack {}: {}",
+        api.stack,
+        runbook_aws::retry::explained(api.target, operation, err)
+    )
 }
 
 fn is_missing(code: Option<&str>, message: &str) -> bool {
     code == Some("ValidationError") && message.contains("does not exist")
+}
+
+impl Retrying for Api<'_> {
+    fn sink(&self) -> &dyn Progress {
+        self.sink
+    }
 }
 
 impl Api<'_> {
@@ -330,26 +336,6 @@ impl Api<'_> {
         .await
         .map(|_| ())
         .map_err(|err| aws_error(self, "DeleteStack", &err))
-    }
-
-    /// Sends a call, retrying throttling and transient failures beyond the
-    /// SDK's own attempts, with backoff; `send` builds the call anew each
-    /// time, so a mutation keeps its request token across retries.
-    pub(crate) async fn retrying<T, E, R, F, Fut>(
-        &self,
-        operation: &str,
-        send: F,
-    ) -> Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>>,
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
-    {
-        runbook_aws::retry::with_retries(operation, send, |retry| {
-            self.sink.progress(retry.to_string())
-        })
-        .await
     }
 
     /// Marks the step as one to do again after reading the stack anew.

@@ -85,7 +85,7 @@ impl StackSpec {
             let full = runbook_module::find_file(
                 search,
                 &path,
-                super::analysis::TEMPLATE_DIRS,
+                crate::aws::TEMPLATE_DIRS,
                 runbook_module::PlaybookDir::Only,
             )
             .map_err(|looked| {

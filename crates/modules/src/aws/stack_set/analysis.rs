@@ -14,16 +14,13 @@
 //! one of the targets, an extra wait otherwise); stacks in the target
 //! accounts are not ordered by them (see docs/playbooks.md).
 
-use std::path::Path;
-use std::sync::Arc;
-
 use indexmap::IndexMap;
 use runbook_module::{
-    find_file, Analysis, ErrorKind, Json, Known, Location, Owned, Placement, PlaybookDir,
-    PlaybookError, StaticFacts,
+    Analysis, ErrorKind, Json, Known, Owned, Placement, PlaybookError, StaticFacts,
 };
 
-use super::spec::{accounts_of, string_list, TEMPLATE_DIRS};
+use super::spec::{accounts_of, string_list};
+use crate::aws::cloudformation::read_template;
 
 /// The stand-in for an instance's stack name, which CloudFormation
 /// chooses (`StackSet-<name>-<id>`): names that use it are not known.
@@ -37,7 +34,7 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         placement: placement.clone(),
         ..StaticFacts::default()
     };
-    let template = read_template(cx, &mut facts.inputs);
+    let template = read_template(cx, &mut facts.inputs, "stack set");
     if !absent {
         facts.settings = settings(cx);
     }
@@ -148,92 +145,4 @@ fn settings(cx: &mut Analysis<'_>) -> Option<Json> {
         out.insert(key, value);
     }
     Some(Json::Object(out))
-}
-
-/// The template, read and parsed when its path or body is known before
-/// running; a template that does not parse is an error with its place.
-fn read_template(
-    cx: &mut Analysis<'_>,
-    inputs: &mut Vec<std::path::PathBuf>,
-) -> Option<Arc<runbook_cfn::Template>> {
-    if let Some(arg) = cx.args.get("template").cloned() {
-        let Known::Now(Json::String(path)) = cx.render_now(&arg) else {
-            return None;
-        };
-        let found = find_file(cx.search, &path, TEMPLATE_DIRS, PlaybookDir::Only);
-        let source = match &found {
-            Ok(full) => std::fs::read_to_string(full)
-                .map_err(|e| (full.display().to_string(), e.to_string())),
-            Err(looked) => Err((
-                looked
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                "not found".to_string(),
-            )),
-        };
-        if let Ok(full) = &found {
-            // A saved plan checks that the template has not changed.
-            inputs.push(full.clone());
-        }
-        return match source {
-            Ok(source) => parse(cx, &source, found.ok().as_deref(), &arg.location),
-            Err((looked, e)) => {
-                cx.error(
-                    PlaybookError::new(
-                        ErrorKind::Io,
-                        format!("template file `{path}` cannot be read (looked at {looked}): {e}"),
-                    )
-                    .at(arg.location.clone())
-                    .help("a relative `template` path is found from the playbook's directory (in a role: its files/, templates/ and directory first)"),
-                );
-                None
-            }
-        };
-    }
-    if let Some(arg) = cx.args.get("template_body").cloned() {
-        let body = match cx.render_now(&arg).now()? {
-            Json::String(s) => s,
-            other @ Json::Object(_) => other.to_string(),
-            _ => return None,
-        };
-        return parse(cx, &body, None, &arg.location);
-    }
-    None
-}
-
-fn parse(
-    cx: &mut Analysis<'_>,
-    source: &str,
-    file: Option<&Path>,
-    location: &Location,
-) -> Option<Arc<runbook_cfn::Template>> {
-    match runbook_cfn::parse(source) {
-        Ok(template) => Some(Arc::new(template)),
-        Err(err) => {
-            let (message, at) = match (file, err.span) {
-                (Some(file), Some(span)) => (
-                    format!("CloudFormation template error: {}", err.message),
-                    Location {
-                        file: Arc::new(file.to_path_buf()),
-                        span,
-                    },
-                ),
-                (None, Some(span)) => (
-                    format!(
-                        "CloudFormation template error at line {}, column {} of the template body: {}",
-                        span.line, span.column, err.message
-                    ),
-                    location.clone(),
-                ),
-                (_, None) => (
-                    format!("CloudFormation template error: {}", err.message),
-                    location.clone(),
-                ),
-            };
-            cx.error(PlaybookError::new(ErrorKind::Syntax, message).at(at));
-            None
-        }
-    }
 }

@@ -2,6 +2,7 @@
 //! the waits for its operations, and the failure of an operation told per
 //! instance.
 
+use crate::aws::Retrying;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::types::{
@@ -10,7 +11,7 @@ use aws_sdk_cloudformation::types::{
     StackInstanceSummary, StackSetOperationPreferences, Tag,
 };
 use aws_sdk_cloudformation::Client;
-use runbook_aws::{AwsError, Target};
+use runbook_aws::Target;
 use runbook_module::Progress;
 use serde_json::Value as Json;
 
@@ -77,26 +78,13 @@ pub struct Finished {
     pub operation: Json,
 }
 
-impl Api<'_> {
-    /// Sends a call with runbook's retries (shown as progress) on top of
-    /// the SDK's; `send` builds it anew each time with the same token.
-    async fn retrying<T, E, R, F, Fut>(
-        &self,
-        operation: &str,
-        send: F,
-    ) -> Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, aws_sdk_cloudformation::error::SdkError<E, R>>>,
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
-    {
-        runbook_aws::retry::with_retries(operation, send, |retry| {
-            self.sink.progress(retry.to_string())
-        })
-        .await
+impl Retrying for Api<'_> {
+    fn sink(&self) -> &dyn Progress {
+        self.sink
     }
+}
 
+impl Api<'_> {
     fn error<E, R>(
         &self,
         operation: &str,
@@ -106,13 +94,11 @@ impl Api<'_> {
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug + 'static,
     {
-        let advice = runbook_aws::retry::advice(err);
-        let err = AwsError::from_sdk(self.target, operation, err);
-        let mut message = format!("stack set {}: {err}", self.name);
-        if let Some(advice) = advice {
-            message.push_str(&format!(" ({advice})"));
-        }
-        message
+        format!(
+            "stack set {}: {}",
+            self.name,
+            runbook_aws::retry::explained(self.target, operation, err)
+        )
     }
 
     fn refusal<E, R>(

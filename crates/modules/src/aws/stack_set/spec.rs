@@ -112,9 +112,6 @@ pub const DEPLOYMENT_TARGETS_KEYS: &[&str] =
 pub const AUTO_DEPLOYMENT_KEYS: &[&str] = &["enabled", "retain_stacks_on_account_removal"];
 pub const MANAGED_EXECUTION_KEYS: &[&str] = &["active"];
 
-/// Where a role's templates may be, besides its directory.
-pub(crate) const TEMPLATE_DIRS: &[&str] = &["files", "templates"];
-
 /// Text of a scalar option; numbers and booleans as written.
 fn scalar(value: &Json) -> Option<String> {
     match value {
@@ -278,7 +275,7 @@ impl StackSetSpec {
             let full = runbook_module::find_file(
                 search,
                 &path,
-                TEMPLATE_DIRS,
+                crate::aws::TEMPLATE_DIRS,
                 runbook_module::PlaybookDir::Only,
             )
             .map_err(|looked| {
