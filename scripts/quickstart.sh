@@ -11,14 +11,24 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# runbook is built with the dev profile (no optimisation): its own CPU is
+# nothing next to the time AWS or the emulator takes, the first build takes
+# about 2 minutes on 2 cores, well under a --release build, and scripts/test.sh
+# reuses it for the tests (docs/benchmarks.md, "Quick start from a fresh
+# clone"). Benchmarks build --release.
+bin="${CARGO_TARGET_DIR:-target}/debug/runbook"
+if [[ ! -x .venv/bin/python || ! -x "$bin" ]]; then
+    echo "quickstart: first run: about 1 minute for the Python venv (moto) and 2-3 minutes" \
+        "to build runbook on 2 cores; later runs take seconds" >&2
+fi
 scripts/venv.sh
-echo "quickstart: building runbook (release)"
-cargo build --release --quiet -p runbook-cli
+echo "quickstart: cargo build -p runbook-cli" >&2
+cargo build -p runbook-cli
 scripts/moto.sh start
 # shellcheck disable=SC1091
 . .moto/env
 
-exec "${CARGO_TARGET_DIR:-target}/release/runbook" apply playbooks/playbook-cicd-01.yaml \
+exec "$bin" apply playbooks/playbook-cicd-01.yaml \
     -e cicd_account_profile=cicd \
     -e nonprod_account_profile=nonprod \
     -e prod_account_profile=prod \

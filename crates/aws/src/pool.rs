@@ -111,15 +111,20 @@ impl fmt::Debug for ClientPool {
     }
 }
 
-/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, proxy from
-/// the environment), built once.
+/// The SDK's default HTTPS client (hyper 1, rustls, proxy from the
+/// environment), built once, with ring as rustls' crypto rather than the
+/// SDK's default aws-lc: the same cipher suites and the system's root
+/// certificates, but no C library to build with cmake, which was the largest
+/// single cost of a first build. The SDK crates are built without
+/// `default-https-client`, so every client gets this one (through the
+/// `SdkConfig`).
 fn shared_https_client() -> aws_sdk_sts::config::SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     use aws_smithy_http_client::{Builder, ConnectorBuilder};
     Builder::new().build_with_connector_fn(|settings, components| {
         let mut connector =
-            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
         connector.set_connector_settings(settings.cloned());
         if let Some(components) = components {
             connector.set_sleep_impl(components.sleep_impl());

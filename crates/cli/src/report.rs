@@ -36,12 +36,17 @@ impl LineReporter {
     pub fn new(total: usize, verbose: u8) -> Self {
         let terminal = std::io::stdout().is_terminal();
         let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let live = terminal.then(|| Live {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
-            bars: Mutex::new(HashMap::new()),
-            style: ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        });
+        let live = terminal
+            .then(|| Live {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
+                bars: Mutex::new(HashMap::new()),
+                style: ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            })
+            // A terminal that cannot redraw (TERM unset or dumb) hides
+            // indicatif's target, and the lines printed through it with it:
+            // plain lines then.
+            .filter(|live| !live.multi.is_hidden());
         LineReporter {
             color,
             verbose,

@@ -205,13 +205,19 @@ fn independent_stacks_overlap() {
         run.stdout
     );
 
-    // With one fork, the second starts only after the first finished.
+    // With one fork, the second starts only once the first has made its
+    // call and hands the fork back while CloudFormation works (a waiting
+    // stack holds no fork; see tests/latency.rs).
     let moto = Moto::start();
     let run = apply(&moto, &playbook, &["--forks", "1"]);
     run.assert_code(0);
     let lines: Vec<&str> = run.stdout.lines().collect();
     let pos = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
-    assert!(pos("start    b ") > pos("changed  a "), "{}", run.stdout);
+    assert!(
+        pos("start    b ") > pos("a: creating stack"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// An SSM parameter name already taken makes moto fail CreateStack itself.
@@ -536,7 +542,13 @@ fn many_stacks_in_one_account_are_looked_up_with_one_listing() {
 /// Runs `runbook ARGS` under a pseudo-terminal (util-linux `script`), as a
 /// person at a terminal would see it.
 fn on_a_terminal(moto: &Moto, args: &[&str], no_color: bool) -> String {
-    let mut line = String::from(env!("CARGO_BIN_EXE_runbook"));
+    on_a_terminal_named(moto, args, no_color, "xterm")
+}
+
+/// The same on a terminal of type `term` (empty: TERM unset).
+fn on_a_terminal_named(moto: &Moto, args: &[&str], no_color: bool, term: &str) -> String {
+    // `exec`: the shell script runs the line with must not stay in between.
+    let mut line = format!("exec '{}'", env!("CARGO_BIN_EXE_runbook"));
     for arg in args {
         line.push_str(&format!(" '{arg}'"));
     }
@@ -545,6 +557,11 @@ fn on_a_terminal(moto: &Moto, args: &[&str], no_color: bool) -> String {
         .current_dir(common::workspace());
     moto.apply_env(&mut cmd);
     cmd.env_remove("NO_COLOR");
+    if term.is_empty() {
+        cmd.env_remove("TERM");
+    } else {
+        cmd.env("TERM", term);
+    }
     if no_color {
         cmd.env("NO_COLOR", "1");
     }
@@ -582,6 +599,18 @@ fn a_terminal_gets_live_spinners_and_colour_unless_no_color() {
         plain.contains("ok       a [cicd 111111111111]"),
         "{plain:?}"
     );
+    // A terminal that cannot redraw still gets every line, without
+    // spinners.
+    for term in ["dumb", ""] {
+        let shown = on_a_terminal_named(&moto, &["apply", path], false, term);
+        assert!(!shown.contains("\x1b[2K"), "TERM={term}: {shown:?}");
+        assert!(
+            shown.contains("start    a [cicd 111111111111]")
+                && shown.contains("a [cicd 111111111111] 0.")
+                && shown.contains("stack a is up to date"),
+            "TERM={term}: {shown:?}"
+        );
+    }
 }
 
 /// The recap's time is the command's, preflight included.

@@ -213,8 +213,10 @@ fn on_a_terminal_the_interruption_message_stays_visible() {
     use std::io::Write;
     let moto = Moto::start();
     let (_dir, path) = common::scratch(&[("play.yml", &playbook(&silent_endpoint()))]);
+    // `exec`: script runs the line with $SHELL -c, and a shell that stays
+    // (dash does) would take the terminal's SIGINT itself and exit 130.
     let line = format!(
-        "'{}' apply '{}'",
+        "exec '{}' apply '{}'",
         env!("CARGO_BIN_EXE_runbook"),
         path.display()
     );
@@ -224,7 +226,7 @@ fn on_a_terminal_the_interruption_message_stays_visible() {
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     moto.apply_env(&mut cmd);
-    cmd.env_remove("NO_COLOR");
+    cmd.env_remove("NO_COLOR").env("TERM", "xterm");
     let mut child = cmd.spawn().expect("util-linux `script` runs");
     let mut stdin = child.stdin.take().expect("stdin");
     let mut stdout = child.stdout.take().expect("stdout");

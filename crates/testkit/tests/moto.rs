@@ -12,6 +12,7 @@ fn cloudformation(moto: &Moto) -> aws_sdk_cloudformation::Client {
         .behavior_version(BehaviorVersion::latest())
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
         .region(Region::new("us-east-1"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .endpoint_url(moto.endpoint())
         .build();
     aws_sdk_cloudformation::Client::from_conf(config)

@@ -36,6 +36,7 @@ fn cloudformation(endpoint: &str, retries: bool) -> aws_sdk_cloudformation::Clie
         .behavior_version(BehaviorVersion::latest())
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
         .region(Region::new("us-east-1"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .endpoint_url(endpoint)
         .retry_config(retry)
         .build();
