@@ -25,8 +25,9 @@ Scenarios:
                         3 accounts: cicd, nonprod, prod)
     SHAPE:N:M           bench/generate.py (independent | chains | fanout),
                         N stacks over M accounts; e.g. chains:20:5
-    loop-orgs           multi-organisation loops: a hook, not yet runnable
-                        (see scenario_loop_orgs)
+    loop-orgs:N:M       playbooks/examples/multi-org/site.yml with a generated
+                        organisation: a hub stack, then N spokes over M
+                        accounts from one include_role loop; e.g. loop-orgs:50:50
 
 --faults RATE (with --fault-kinds, --fault-actions, --max-faults) adds
 awsproxy's fault mode to every run, to see how each tool copes.
@@ -42,6 +43,7 @@ import collections
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -132,35 +134,66 @@ def scenario_generated(work, shape, n, m):
     return sc
 
 
-def scenario_loop_orgs(work, *args):
-    """Hook for the multi-organisation loop scenario (one play looping over
-    organisations, each with its accounts and stacks). Loops are being
-    implemented in runbook elsewhere; when they land, generate the playbook
-    here (bench/generate.py is the model), return a Scenario with its
-    dependency graph (stack name -> stacks it waits for), and Sceptre's
-    equivalent config if there is one (else sceptre_dir=None skips it)."""
-    raise NotImplementedError("scenario loop-orgs: runbook loops are not implemented yet; "
-                              "see scenario_loop_orgs in bench/latency.py")
+MULTI_ORG = os.path.join(ROOT, "playbooks", "examples", "multi-org")
+LOOP_ORGS = r"loop-orgs:(\d+):(\d+)"
+HUB = ("hub", "299999999999")
+
+
+def scenario_loop_orgs(work, n, m):
+    """The multi-organisation loop: playbooks/examples/multi-org/site.yml
+    itself (copied with its roles), with a generated organisation `bench`: a
+    hub stack in a hub account, then N spokes over M accounts from one
+    include_role loop over `environments` (spoke i in account i % M), each
+    needing only the hub's outputs."""
+    d = os.path.join(work, "multi-org")
+    shutil.copytree(MULTI_ORG, d, ignore=shutil.ignore_patterns("orgs"))
+    os.makedirs(os.path.join(d, "orgs"))
+    accounts = [HUB] + [(generate.profile(a), str(generate.ACCOUNT_BASE + a)) for a in range(m)]
+    envs = [{"name": "e%03d" % i, "profile": generate.profile(i % m),
+             "cidr": "10.%d.%d.0/24" % (1 + i // 256, i % 256),
+             "subnet_cidr": "10.%d.%d.0/26" % (1 + i // 256, i % 256)} for i in range(n)]
+    org = {"org_name": "bench", "aws_region": "us-east-1", "hub_profile": HUB[0],
+           "hub_cidr": "172.16.0.0/16", "environments": envs}
+    with open(os.path.join(d, "orgs", "bench.yml"), "w") as f:
+        json.dump(org, f, indent=1)  # JSON is YAML
+    aws = os.path.join(work, "aws")
+    os.makedirs(aws)
+    config, creds = os.path.join(aws, "config"), os.path.join(aws, "credentials")
+    with open(config, "w") as f:
+        f.write(motolib.aws_config(accounts))
+    with open(creds, "w") as f:
+        f.write(motolib.BASE_CREDENTIALS)
+    hub = "bench-network-hub"
+    deps = {hub: []}
+    deps.update({"bench-network-%s" % e["name"]: [hub] for e in envs})
+    sc = Scenario("loop-orgs:%d:%d" % (n, m), os.path.join(d, "site.yml"), ["-e", "org=bench"],
+                  config, creds, deps)
+    sc.sceptre_dir = sceptre_loop_orgs(os.path.join(work, "sceptre"), d, org)
+    return sc
 
 
 def check_scenario(spec):
     """Why a scenario cannot run, or None: checked before anything starts."""
     if spec == "baseline" or re.fullmatch(r"(independent|chains|fanout):\d+:\d+", spec):
         return None
-    if spec.startswith("loop-orgs"):
-        return ("scenario loop-orgs: runbook loops are not implemented yet "
-                "(the hook is scenario_loop_orgs in bench/latency.py)")
-    return "unknown scenario %r (baseline, SHAPE:N:M, loop-orgs)" % spec
+    m = re.fullmatch(LOOP_ORGS, spec)
+    if m:
+        n, accounts = int(m.group(1)), int(m.group(2))
+        if not 1 <= n <= 1000 or not 1 <= accounts <= 1000:
+            return "scenario %s: 1 to 1000 spokes over 1 to 1000 accounts" % spec
+        return None
+    return "unknown scenario %r (baseline, SHAPE:N:M, loop-orgs:N:M)" % spec
 
 
 def make_scenario(spec, work):
     if spec == "baseline":
         return scenario_baseline(work)
-    if spec.startswith("loop-orgs"):
-        return scenario_loop_orgs(work, *spec.split(":")[1:])
+    m = re.fullmatch(LOOP_ORGS, spec)
+    if m:
+        return scenario_loop_orgs(work, int(m.group(1)), int(m.group(2)))
     m = re.fullmatch(r"(independent|chains|fanout):(\d+):(\d+)", spec)
     if not m:
-        raise SystemExit("latency: unknown scenario %r (baseline, SHAPE:N:M, loop-orgs)" % spec)
+        raise SystemExit("latency: unknown scenario %r (baseline, SHAPE:N:M, loop-orgs:N:M)" % spec)
     return scenario_generated(work, m.group(1), int(m.group(2)), int(m.group(3)))
 
 
@@ -221,6 +254,30 @@ def sceptre_generated(d, gen_dir, stacks):
         out[s["reg"]] = (s["name"], s["profile"], s["template"], params,
                          {"Project": "runbook-bench"}, list(s["after"]))
     write_sceptre_project(d, "bench", os.path.join(gen_dir, "templates"), out)
+    return d
+
+
+def sceptre_loop_orgs(d, playbook_dir, org):
+    """The multi-organisation loop as a Sceptre project: the hub, and one
+    spoke per environment depending on it (its outputs through
+    !stack_output_external; the hub's account id written in, where the
+    playbook reads it with aws_caller_info)."""
+    templates = os.path.join(d, "templates-src")
+    os.makedirs(templates)
+    for role, t in (("network_hub", "hub.template"), ("network_spoke", "spoke.template")):
+        shutil.copy(os.path.join(playbook_dir, "roles", role, "files", t), templates)
+    name = org["org_name"]
+    stacks = {"hub": ("%s-network-hub" % name, org["hub_profile"], "hub.template",
+                      {"OrgName": name, "HubCidr": org["hub_cidr"]},
+                      {"org": name, "layer": "network"}, [])}
+    for e in org["environments"]:
+        stacks["spoke-" + e["name"]] = (
+            "%s-network-%s" % (name, e["name"]), e["profile"], "spoke.template", {
+                "OrgName": name, "EnvName": e["name"], "SpokeCidr": e["cidr"],
+                "SubnetCidr": e["subnet_cidr"], "HubVpcId": ("hub", "HubVpcId"),
+                "HubCidr": ("hub", "HubCidr"), "HubAccountId": HUB[1]},
+            {"org": name, "env": e["name"], "layer": "network"}, [])
+    write_sceptre_project(d, "bench", templates, stacks)
     return d
 
 
@@ -316,6 +373,45 @@ def per_account_rates(calls, wall):
     return mean, peak
 
 
+def notice_lags(calls, ops, deps):
+    """How long after each held create ended the tool looked again, and how
+    long after a stack's last dependency ended its CreateStack came.
+
+    notice: from the op's end (start + hold) to the first call after it in
+    the stack's account that could show the end: a ListStacks, or a
+    DescribeStacks of that stack or of all. start: for each stack with
+    dependencies, its first CreateStack minus the latest end among them.
+    Returns ({stack: notice s}, {stack: start s}, {stack: allowed s}), where
+    allowed is max(0.5 s, 5 % of the hold)."""
+    by_acct = collections.defaultdict(list)
+    creates = {}
+    for c in calls:
+        if c["service"] != "cloudformation":
+            continue
+        if c["action"] == "ListStacks" or c["action"] == "DescribeStacks":
+            by_acct[c["account"]].append(c)
+        elif c["action"] == "CreateStack" and c["status"] == 200:
+            creates.setdefault(c["stack"], c["t"])
+    notice, allowed, end = {}, {}, {}
+    for o in ops:
+        if o["op"] != "CREATE":
+            continue
+        end[o["stack"]] = e = o["t"] + o["hold_s"]
+        allowed[o["stack"]] = max(0.5, 0.05 * o["hold_s"])
+        for c in by_acct[o["account"]]:
+            if c["t"] >= e and (c["action"] == "ListStacks" or c["stack"] in (None, o["stack"])):
+                notice[o["stack"]] = c["t"] - e
+                break
+    start = {s: creates[s] - max(end[d] for d in ds)
+             for s, ds in deps.items() if ds and s in creates and all(d in end for d in ds)}
+    return notice, start, allowed
+
+
+def _median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if xs else None
+
+
 def preflight_seconds(stdout):
     m = re.search(r"^preflight: .*\(([\d.]+)s\)", stdout, re.M)
     return float(m.group(1)) if m else None
@@ -353,6 +449,8 @@ def one_run(moto, sc, tool, hold, args, binary, work):
     critical = chain + (preflight or 0.0)
     mean, peak = per_account_rates(calls, r["wall"])
     by_action = collections.Counter("%s:%s" % (c["service"], c["action"]) for c in calls)
+    notice, start, allowed = notice_lags(calls, ops, sc.deps)
+    late = sorted(s for s in notice if notice[s] > allowed[s])
     run = {
         "scenario": sc.name, "hold": hold, "tool": tool, "rc": r["rc"], "wall": r["wall"],
         "chain_holds": chain, "preflight": preflight, "critical_path": critical,
@@ -361,15 +459,23 @@ def one_run(moto, sc, tool, hold, args, binary, work):
         "calls_per_account_minute_mean": mean, "calls_per_account_minute_peak": peak,
         "stacks_created": len(holds), "stacks_expected": len(sc.deps), "missing": missing,
         "describe_stacks_per_stack": by_action.get("cloudformation:DescribeStacks", 0) / max(1, len(sc.deps)),
+        "list_stacks": by_action.get("cloudformation:ListStacks", 0),
+        "describe_stack_events": by_action.get("cloudformation:DescribeStackEvents", 0),
+        "accounts": len(mean),
+        "notice_median": _median(notice.values()), "notice_max": max(notice.values(), default=None),
+        "notice_late": len(late), "notice_late_worst": max((notice[s] - allowed[s] for s in late), default=None),
+        "start_lag_median": _median(start.values()), "start_lag_max": max(start.values(), default=None),
+        "notice_by_stack": notice, "start_lag_by_stack": start,
         "faults": sum(1 for c in calls if c.get("fault")),
         "faults_by_kind": dict(collections.Counter(c["fault"] for c in calls if c.get("fault"))),
         "errors_4xx_5xx": sum(1 for c in calls if (c.get("status") or 0) >= 400),
         "load1_before": load, "log": os.path.relpath(log, ROOT),
     }
     ok = r["rc"] == 0 and not missing
-    print("  %-16s %-6s %-8s %s %8.2f s  critical %7.2f s  ratio %5.2f  %4d calls  busiest acct %5.1f/min (peak %d in 60 s)%s"
+    print("  %-16s %-6s %-8s %s %8.2f s  critical %7.2f s  ratio %5.2f  %4d calls  busiest acct %5.1f/min (peak %d in 60 s)  noticed %s / %s%s"
           % (sc.name, hold, tool, "ok  " if ok else "FAIL", r["wall"], critical,
              run["ratio"] or 0, len(calls), max(mean.values() or [0]), max(peak.values() or [0]),
+             fmt(run["notice_median"]), fmt(run["notice_max"]),
              "  faults %s" % run["faults_by_kind"] if run["faults"] else ""),
           flush=True)
     if not ok:
@@ -399,8 +505,8 @@ def main():
     ap.add_argument("--holds", default="3s",
                     help="comma list of hold durations/distributions (default 3s; e.g. 3s,uniform:2s:5s)")
     ap.add_argument("--slow", action="store_true", help="also hold 30 s (minutes per run)")
-    ap.add_argument("--scenarios", default="baseline,chains:20:5,fanout:20:5",
-                    help="comma list (default baseline,chains:20:5,fanout:20:5)")
+    ap.add_argument("--scenarios", default="baseline,chains:20:5,fanout:20:5,loop-orgs:20:20",
+                    help="comma list (default baseline,chains:20:5,fanout:20:5,loop-orgs:20:20)")
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma list among runbook, ansible, sceptre")
     ap.add_argument("--runbook", metavar="PATH", help="runbook binary (default target/release/runbook)")
     ap.add_argument("--runbook-arg", action="append", default=[], metavar="ARG",
@@ -475,15 +581,18 @@ def main():
     if args.faults:
         print("faults: %s" % " ".join(fault_args(args)))
     print("| scenario | hold | tool | wall | critical path (holds + preflight) | wall / critical | "
-          "API calls | DescribeStacks per stack | busiest account, calls/min | peak calls in 60 s |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "API calls | DescribeStacks per stack | ListStacks | DescribeStackEvents | "
+          "busiest account, calls/min | peak calls in 60 s | end noticed after (median / max) | "
+          "late | dependent started after (max) |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in runs:
-        print("| %s | %s | %s | %s | %s (%s + %s) | %s | %d | %.1f | %.0f | %d |%s" % (
+        print("| %s | %s | %s | %s | %s (%s + %s) | %s | %d | %.1f | %d | %d | %.0f | %d | %s / %s | %d | %s |%s" % (
             r["scenario"], r["hold"], r["tool"], fmt(r["wall"]), fmt(r["critical_path"]),
             fmt(r["chain_holds"]), fmt(r["preflight"]), fmt(r["ratio"], "x"), r["calls"],
-            r["describe_stacks_per_stack"],
+            r["describe_stacks_per_stack"], r["list_stacks"], r["describe_stack_events"],
             max(r["calls_per_account_minute_mean"].values() or [0]),
             max(r["calls_per_account_minute_peak"].values() or [0]),
+            fmt(r["notice_median"]), fmt(r["notice_max"]), r["notice_late"], fmt(r["start_lag_max"]),
             ("" if r["rc"] == 0 and not r["missing"] else " **failed**")
             + (" faults: %s" % r["faults_by_kind"] if r["faults"] else "")))
     for n in notes:
