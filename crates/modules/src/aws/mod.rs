@@ -126,6 +126,73 @@ pub(crate) trait Retrying {
 /// Where a role's CloudFormation templates may be, besides its directory.
 pub(crate) const TEMPLATE_DIRS: &[&str] = &["files", "templates"];
 
+/// Parses a template body: `runbook_cfn::parse`, or a module's cache of it
+/// (a template is often shared by many tasks).
+pub(crate) type ParseTemplate<'a> =
+    &'a dyn Fn(&str) -> Result<Arc<runbook_cfn::Template>, runbook_cfn::TemplateError>;
+
+/// The template a task gives when it runs, as text and parsed: the file
+/// `template` names (looked for in `search`), or `template_body` (text, or
+/// a mapping written as JSON). Neither given (`template_url`, a delete):
+/// `(None, None)`.
+#[allow(clippy::type_complexity)]
+pub(crate) fn given_template(
+    search: &[std::path::PathBuf],
+    path: Option<&str>,
+    body: Option<&Json>,
+    parse: ParseTemplate<'_>,
+) -> Result<(Option<String>, Option<Arc<runbook_cfn::Template>>), String> {
+    let body = if let Some(path) = path {
+        let full = runbook_module::find_file(
+            search,
+            path,
+            TEMPLATE_DIRS,
+            runbook_module::PlaybookDir::Only,
+        )
+        .map_err(|looked| {
+            format!(
+                "template file `{path}` cannot be read (looked at {})",
+                looked
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+        Some(std::fs::read_to_string(&full).map_err(|e| {
+            format!(
+                "template file `{path}` cannot be read (looked at {}): {e}",
+                full.display()
+            )
+        })?)
+    } else {
+        match body {
+            Some(Json::String(s)) => Some(s.clone()),
+            Some(map @ Json::Object(_)) => Some(map.to_string()),
+            Some(other) => {
+                return Err(format!(
+                    "option `template_body` must be a string or a mapping, found {}",
+                    runbook_module::schema::json_kind(other)
+                ))
+            }
+            None => None,
+        }
+    };
+    let template = match &body {
+        Some(body) => Some(parse(body).map_err(|e| match e.span {
+            Some(span) => format!(
+                "template error at line {}, column {}: {}",
+                span.line,
+                span.column,
+                runbook_module::printable(&e.message)
+            ),
+            None => format!("template error: {}", runbook_module::printable(&e.message)),
+        })?),
+        None => None,
+    };
+    Ok((body, template))
+}
+
 pub(crate) fn deadline_after(wait: std::time::Duration) -> std::time::Instant {
     let now = std::time::Instant::now();
     now.checked_add(wait)

@@ -55,7 +55,7 @@ impl StackSpec {
     pub fn from_args_with(
         args: &IndexMap<String, Json>,
         search: &[std::path::PathBuf],
-        parse: &dyn Fn(&str) -> Result<Arc<runbook_cfn::Template>, runbook_cfn::TemplateError>,
+        parse: crate::aws::ParseTemplate<'_>,
     ) -> Result<Self, String> {
         let text = |key: &str| -> Option<String> {
             args.get(key).and_then(|v| match v {
@@ -81,48 +81,12 @@ impl StackSpec {
             }
         }
         let absent = text("state").as_deref() == Some("absent");
-        let body = if let Some(path) = text("template") {
-            let full = runbook_module::find_file(
-                search,
-                &path,
-                crate::aws::TEMPLATE_DIRS,
-                runbook_module::PlaybookDir::Only,
-            )
-            .map_err(|looked| {
-                format!(
-                    "template file `{path}` cannot be read (looked at {})",
-                    looked
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
-            Some(std::fs::read_to_string(&full).map_err(|e| {
-                format!(
-                    "template file `{path}` cannot be read (looked at {}): {e}",
-                    full.display()
-                )
-            })?)
-        } else {
-            match args.get("template_body") {
-                Some(Json::String(s)) => Some(s.clone()),
-                Some(Json::Object(map)) => Some(Json::Object(map.clone()).to_string()),
-                _ => None,
-            }
-        };
-        let template = match &body {
-            Some(body) => Some(parse(body).map_err(|e| match e.span {
-                Some(span) => format!(
-                    "template error at line {}, column {}: {}",
-                    span.line,
-                    span.column,
-                    runbook_module::printable(&e.message)
-                ),
-                None => format!("template error: {}", runbook_module::printable(&e.message)),
-            })?),
-            None => None,
-        };
+        let (body, template) = crate::aws::given_template(
+            search,
+            text("template").as_deref(),
+            args.get("template_body").filter(|v| !v.is_null()),
+            parse,
+        )?;
         let mut parameters = Vec::new();
         if let Some(Json::Object(map)) = args.get("template_parameters") {
             for (key, value) in map {

@@ -84,6 +84,41 @@ impl Retrying for Api<'_> {
     }
 }
 
+/// What CreateStackSet and UpdateStackSet are both given: the stack set
+/// as the task describes it, and the caller.
+macro_rules! stack_set_arguments {
+    ($api:expr, $builder:expr, $spec:expr) => {
+        $builder
+            .stack_set_name($api.name)
+            .set_description($spec.description.clone())
+            .set_template_body($spec.body.clone())
+            .set_template_url($spec.url.clone())
+            .set_parameters(Some(parameters_of($spec)))
+            .set_tags(tags_of($spec))
+            .set_capabilities(capabilities_of($spec))
+            .set_administration_role_arn($spec.administration_role_arn.clone())
+            .set_execution_role_name($spec.execution_role_name.clone())
+            .set_auto_deployment($spec.auto_deployment.map(auto_deployment))
+            .set_managed_execution($spec.managed_execution.map(managed_execution))
+            .set_call_as($api.call_as.clone())
+    };
+}
+
+/// What every stack instance operation (create, update, delete) is given:
+/// the stack set, the targets, the preferences, the caller and the token.
+macro_rules! instances_arguments {
+    ($api:expr, $builder:expr, $targets:expr, ($accounts:expr, $deployment:expr), $preferences:expr, $token:expr) => {
+        $builder
+            .stack_set_name($api.name)
+            .set_accounts($accounts.clone())
+            .set_deployment_targets($deployment.clone())
+            .set_regions(Some($targets.regions.clone()))
+            .set_operation_preferences(preferences($preferences, &$targets.regions))
+            .set_call_as($api.call_as.clone())
+            .operation_id($token.clone())
+    };
+}
+
 impl Api<'_> {
     fn error<E, R>(
         &self,
@@ -360,21 +395,8 @@ impl Api<'_> {
         self.sink.progress("creating stack set".into());
         let token = request_token("CreateStackSet");
         self.retrying("CreateStackSet", || {
-            self.client
-                .create_stack_set()
-                .stack_set_name(self.name)
-                .set_description(spec.description.clone())
-                .set_template_body(spec.body.clone())
-                .set_template_url(spec.url.clone())
-                .set_parameters(Some(parameters_of(spec)))
-                .set_tags(tags_of(spec))
-                .set_capabilities(capabilities_of(spec))
-                .set_administration_role_arn(spec.administration_role_arn.clone())
-                .set_execution_role_name(spec.execution_role_name.clone())
+            stack_set_arguments!(self, self.client.create_stack_set(), spec)
                 .permission_model(permission_model(spec.permission_model))
-                .set_auto_deployment(spec.auto_deployment.map(auto_deployment))
-                .set_managed_execution(spec.managed_execution.map(managed_execution))
-                .set_call_as(self.call_as.clone())
                 .client_request_token(token.clone())
                 .send()
         })
@@ -390,22 +412,9 @@ impl Api<'_> {
         let token = request_token("UpdateStackSet");
         let out = self
             .retrying("UpdateStackSet", || {
-                self.client
-                    .update_stack_set()
-                    .stack_set_name(self.name)
-                    .set_description(spec.description.clone())
-                    .set_template_body(spec.body.clone())
-                    .set_template_url(spec.url.clone())
+                stack_set_arguments!(self, self.client.update_stack_set(), spec)
                     .set_use_previous_template((!template_given).then_some(true))
-                    .set_parameters(Some(parameters_of(spec)))
-                    .set_tags(tags_of(spec))
-                    .set_capabilities(capabilities_of(spec))
-                    .set_administration_role_arn(spec.administration_role_arn.clone())
-                    .set_execution_role_name(spec.execution_role_name.clone())
-                    .set_auto_deployment(spec.auto_deployment.map(auto_deployment))
-                    .set_managed_execution(spec.managed_execution.map(managed_execution))
                     .set_operation_preferences(preferences(&spec.preferences, &spec.regions))
-                    .set_call_as(self.call_as.clone())
                     .operation_id(token.clone())
                     .send()
             })
@@ -423,16 +432,15 @@ impl Api<'_> {
         let token = request_token("CreateStackInstances");
         let out = self
             .retrying("CreateStackInstances", || {
-                self.client
-                    .create_stack_instances()
-                    .stack_set_name(self.name)
-                    .set_accounts(accounts.clone())
-                    .set_deployment_targets(deployment.clone())
-                    .set_regions(Some(targets.regions.clone()))
-                    .set_operation_preferences(preferences(&spec.preferences, &targets.regions))
-                    .set_call_as(self.call_as.clone())
-                    .operation_id(token.clone())
-                    .send()
+                instances_arguments!(
+                    self,
+                    self.client.create_stack_instances(),
+                    targets,
+                    (&accounts, &deployment),
+                    &spec.preferences,
+                    &token
+                )
+                .send()
             })
             .await
             .map_err(|err| self.refusal("CreateStackInstances", &err))?;
@@ -448,16 +456,15 @@ impl Api<'_> {
         let token = request_token("UpdateStackInstances");
         let out = self
             .retrying("UpdateStackInstances", || {
-                self.client
-                    .update_stack_instances()
-                    .stack_set_name(self.name)
-                    .set_accounts(accounts.clone())
-                    .set_deployment_targets(deployment.clone())
-                    .set_regions(Some(targets.regions.clone()))
-                    .set_operation_preferences(preferences(&spec.preferences, &targets.regions))
-                    .set_call_as(self.call_as.clone())
-                    .operation_id(token.clone())
-                    .send()
+                instances_arguments!(
+                    self,
+                    self.client.update_stack_instances(),
+                    targets,
+                    (&accounts, &deployment),
+                    &spec.preferences,
+                    &token
+                )
+                .send()
             })
             .await
             .map_err(|err| self.refusal("UpdateStackInstances", &err))?;
@@ -475,17 +482,16 @@ impl Api<'_> {
         let token = request_token("DeleteStackInstances");
         let out = self
             .retrying("DeleteStackInstances", || {
-                self.client
-                    .delete_stack_instances()
-                    .stack_set_name(self.name)
-                    .set_accounts(accounts.clone())
-                    .set_deployment_targets(deployment.clone())
-                    .set_regions(Some(targets.regions.clone()))
-                    .retain_stacks(retain_stacks)
-                    .set_operation_preferences(preferences(preferences_of, &targets.regions))
-                    .set_call_as(self.call_as.clone())
-                    .operation_id(token.clone())
-                    .send()
+                instances_arguments!(
+                    self,
+                    self.client.delete_stack_instances(),
+                    targets,
+                    (&accounts, &deployment),
+                    preferences_of,
+                    &token
+                )
+                .retain_stacks(retain_stacks)
+                .send()
             })
             .await
             .map_err(|err| self.refusal("DeleteStackInstances", &err))?;

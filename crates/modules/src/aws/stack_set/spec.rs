@@ -254,7 +254,7 @@ impl StackSetSpec {
     pub fn from_args(
         args: &IndexMap<String, Json>,
         search: &[std::path::PathBuf],
-        parse: &dyn Fn(&str) -> Result<Arc<runbook_cfn::Template>, runbook_cfn::TemplateError>,
+        parse: crate::aws::ParseTemplate<'_>,
     ) -> Result<Self, String> {
         let get = |key: &str| args.get(key).filter(|v| !v.is_null());
         let text = |key: &str| get(key).and_then(scalar);
@@ -271,52 +271,12 @@ impl StackSetSpec {
                 given.join(", ")
             ));
         }
-        let body = if let Some(path) = text("template") {
-            let full = runbook_module::find_file(
-                search,
-                &path,
-                crate::aws::TEMPLATE_DIRS,
-                runbook_module::PlaybookDir::Only,
-            )
-            .map_err(|looked| {
-                format!(
-                    "template file `{path}` cannot be read (looked at {})",
-                    looked
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
-            Some(std::fs::read_to_string(&full).map_err(|e| {
-                format!(
-                    "template file `{path}` cannot be read (looked at {}): {e}",
-                    full.display()
-                )
-            })?)
-        } else {
-            match get("template_body") {
-                Some(Json::String(s)) => Some(s.clone()),
-                Some(map @ Json::Object(_)) => Some(map.to_string()),
-                Some(other) => {
-                    return Err(format!(
-                        "option `template_body` must be a string or a mapping, found {}",
-                        json_kind(other)
-                    ))
-                }
-                None => None,
-            }
-        };
-        let template = match &body {
-            Some(body) => Some(parse(body).map_err(|e| match e.span {
-                Some(span) => format!(
-                    "template error at line {}, column {}: {}",
-                    span.line, span.column, e.message
-                ),
-                None => format!("template error: {}", e.message),
-            })?),
-            None => None,
-        };
+        let (body, template) = crate::aws::given_template(
+            search,
+            text("template").as_deref(),
+            get("template_body"),
+            parse,
+        )?;
 
         let mut parameters = Vec::new();
         match get("parameters") {
