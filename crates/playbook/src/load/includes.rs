@@ -33,6 +33,7 @@ const LOOP_KEYWORDS: &[&str] = &[
 ];
 
 /// A role to read, as an entry of `roles:` or an `*_role` names it.
+#[derive(Clone)]
 pub(super) struct RoleCall {
     pub name: String,
     pub at: Location,
@@ -284,17 +285,7 @@ impl Loader<'_> {
             );
             return None;
         };
-        let mut call = RoleCall {
-            name: String::new(),
-            at: at.clone(),
-            tasks_from: None,
-            vars_from: None,
-            defaults_from: None,
-            params: IndexMap::new(),
-            param_locations: IndexMap::new(),
-            dedupe: false,
-            public: kind == "import_role",
-        };
+        let mut call = RoleCall::at(at.clone(), false, kind == "import_role");
         let mut apply = None;
         for (k, v) in m.iter() {
             let key = k.scalar_text();
@@ -518,83 +509,84 @@ impl Loader<'_> {
             return;
         };
         for item in items {
-            let at = Self::loc(&file, item.span);
             let mut inner = ctx.clone();
-            let call = match &item.value {
-                Value::String(name) => RoleCall {
-                    name: name.clone(),
-                    at: at.clone(),
-                    tasks_from: None,
-                    vars_from: None,
-                    defaults_from: None,
-                    params: IndexMap::new(),
-                    param_locations: IndexMap::new(),
-                    dedupe: true,
-                    public: true,
-                },
-                Value::Map(map) => {
-                    let mut call = RoleCall {
-                        name: String::new(),
-                        at: at.clone(),
-                        tasks_from: None,
-                        vars_from: None,
-                        defaults_from: None,
-                        params: IndexMap::new(),
-                        param_locations: IndexMap::new(),
-                        dedupe: true,
-                        public: true,
-                    };
-                    for (k, v) in map.iter() {
-                        let key = k.scalar_text();
-                        match key.as_str() {
-                            "role" | "name" => call.name = v.scalar_text(),
-                            "when" => inner.when.extend(self.keyword_arg(&file, map, "when")),
-                            "tags" => inner.tags.extend(self.tag_list(&file, Some(v))),
-                            "vars" => {
-                                let (vars, locations) =
-                                    self.vars_mapping(&file, Some(v), "role `vars`");
-                                call.params.extend(vars);
-                                call.param_locations.extend(locations);
-                            }
-                            "become" | "become_user" | "delegate_to" | "environment" | "no_log"
-                            | "ignore_errors" | "connection" | "any_errors_fatal" => {
-                                self.error(
-                                    ErrorKind::Unsupported,
-                                    Self::loc(&file, k.span),
-                                    format!("`{key}` on a role is not supported by runbook"),
-                                );
-                            }
-                            _ => {
-                                // Anything else is a role parameter.
-                                self.check_tags(&file, v);
-                                call.param_locations
-                                    .insert(key.clone(), Self::loc(&file, k.span));
-                                call.params.insert(key, v.to_json());
-                            }
-                        }
-                    }
-                    if call.name.is_empty() {
-                        self.schema(at, "a `roles` entry needs `role:` (the role's name)");
-                        continue;
-                    }
-                    call
-                }
-                _ => {
-                    self.schema(
-                        at,
-                        format!(
-                            "a `roles` entry must be a name or a mapping, found {}",
-                            item.kind()
-                        ),
-                    );
-                    continue;
-                }
+            let Some(call) = self.role_entry(&file, item, &mut inner, RoleEntry::Play) else {
+                continue;
             };
+            let at = call.at.clone();
             let Some(name) = self.static_text(&call.name, &inner, play_vars, &at, "roles") else {
                 continue;
             };
             self.role(call.resolved(name), &inner, play_vars);
         }
+    }
+
+    /// One entry of `roles:` or of a role's `dependencies:`: a name, or a
+    /// mapping with `role:` (or `name:`), `when`, `tags`, `vars` and role
+    /// parameters. Keywords a role entry cannot take in runbook are errors;
+    /// `when` and `tags` go to `inner`.
+    pub(super) fn role_entry(
+        &mut self,
+        file: &Arc<PathBuf>,
+        item: &Node,
+        inner: &mut Ctx,
+        entry: RoleEntry,
+    ) -> Option<RoleCall> {
+        let at = Self::loc(file, item.span);
+        let mut call = RoleCall::at(at.clone(), true, true);
+        match &item.value {
+            Value::String(name) => call.name = name.clone(),
+            Value::Map(map) => {
+                for (k, v) in map.iter() {
+                    let key = k.scalar_text();
+                    match key.as_str() {
+                        "role" | "name" => call.name = v.scalar_text(),
+                        "when" => inner.when.extend(self.keyword_arg(file, map, "when")),
+                        "tags" => inner.tags.extend(self.tag_list(file, Some(v))),
+                        "vars" => {
+                            let (vars, locations) = self.vars_mapping(file, Some(v), entry.vars());
+                            call.params.extend(vars);
+                            call.param_locations.extend(locations);
+                        }
+                        "become" | "become_user" | "delegate_to" | "environment" | "no_log"
+                        | "ignore_errors" | "connection" | "any_errors_fatal" => {
+                            self.error(
+                                ErrorKind::Unsupported,
+                                Self::loc(file, k.span),
+                                format!("`{key}` on a role is not supported by runbook"),
+                            );
+                        }
+                        _ => {
+                            // Anything else is a role parameter.
+                            self.check_tags(file, v);
+                            call.param_locations
+                                .insert(key.clone(), Self::loc(file, k.span));
+                            call.params.insert(key, v.to_json());
+                        }
+                    }
+                }
+            }
+            _ => {
+                self.schema(
+                    at,
+                    format!(
+                        "{} must be {}, found {}",
+                        entry.noun(),
+                        entry.shapes(),
+                        item.kind()
+                    ),
+                );
+                return None;
+            }
+        }
+        if call.name.is_empty() {
+            self.schema(
+                at,
+                format!("{} needs `role:` (the role's name)", entry.noun()),
+            );
+            return None;
+        }
+        Some(call)
     }
 }
 
@@ -605,23 +597,56 @@ enum Target {
 }
 
 impl RoleCall {
+    /// A call written at `at`, its name and options still to be read.
+    pub(super) fn at(at: Location, dedupe: bool, public: bool) -> RoleCall {
+        RoleCall {
+            name: String::new(),
+            at,
+            tasks_from: None,
+            vars_from: None,
+            defaults_from: None,
+            params: IndexMap::new(),
+            param_locations: IndexMap::new(),
+            dedupe,
+            public,
+        }
+    }
+
     fn resolved(&self, name: String) -> RoleCall {
         RoleCall {
             name,
-            at: self.at.clone(),
-            tasks_from: self.tasks_from.clone(),
-            vars_from: self.vars_from.clone(),
-            defaults_from: self.defaults_from.clone(),
-            params: self.params.clone(),
-            param_locations: self.param_locations.clone(),
-            dedupe: self.dedupe,
-            public: self.public,
+            ..self.clone()
         }
     }
 }
 
-impl Clone for RoleCall {
-    fn clone(&self) -> Self {
-        self.resolved(self.name.clone())
+/// Where a role entry is written (a play's `roles:` or a role's
+/// `dependencies:`), for its messages.
+#[derive(Clone, Copy)]
+pub(super) enum RoleEntry {
+    Play,
+    Dependency,
+}
+
+impl RoleEntry {
+    fn noun(self) -> &'static str {
+        match self {
+            RoleEntry::Play => "a `roles` entry",
+            RoleEntry::Dependency => "a dependency",
+        }
+    }
+
+    fn shapes(self) -> &'static str {
+        match self {
+            RoleEntry::Play => "a name or a mapping",
+            RoleEntry::Dependency => "a role name or a mapping",
+        }
+    }
+
+    fn vars(self) -> &'static str {
+        match self {
+            RoleEntry::Play => "role `vars`",
+            RoleEntry::Dependency => "dependency `vars`",
+        }
     }
 }

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use runbook_yaml::{Node, Value};
+use runbook_yaml::Node;
 
-use super::includes::RoleCall;
+use super::includes::{RoleCall, RoleEntry};
 use super::{Ctx, Loader, MAX_DEPTH};
 use crate::model::{RoleRef, VarLayer, VarRank};
-use crate::{ErrorKind, Json, Location};
+use crate::{ErrorKind, Json};
 
 /// The roles path, from the environment or ansible.cfg, as Ansible reads
 /// it.
@@ -278,62 +278,10 @@ impl Loader<'_> {
             return;
         };
         for item in items {
-            let at = Self::loc(&file, item.span);
             let mut inner = ctx.clone();
-            let mut call = RoleCall {
-                name: String::new(),
-                at: at.clone(),
-                tasks_from: None,
-                vars_from: None,
-                defaults_from: None,
-                params: IndexMap::new(),
-                param_locations: IndexMap::new(),
-                dedupe: true,
-                public: true,
-            };
-            match &item.value {
-                Value::String(name) => call.name = name.clone(),
-                Value::Map(map) => {
-                    for (k, v) in map.iter() {
-                        let key = k.scalar_text();
-                        match key.as_str() {
-                            "role" | "name" => call.name = v.scalar_text(),
-                            "when" => inner.when.extend(self.keyword_arg(&file, map, "when")),
-                            "tags" => inner.tags.extend(self.tag_list(&file, Some(v))),
-                            "vars" => {
-                                let (vars, locations) =
-                                    self.vars_mapping(&file, Some(v), "dependency `vars`");
-                                call.params.extend(vars);
-                                call.param_locations.extend(locations);
-                            }
-                            _ => {
-                                call.param_locations.insert(
-                                    key.clone(),
-                                    Location {
-                                        file: file.clone(),
-                                        span: k.span,
-                                    },
-                                );
-                                call.params.insert(key, v.to_json());
-                            }
-                        }
-                    }
-                }
-                _ => {
-                    self.schema(
-                        at,
-                        format!(
-                            "a dependency must be a role name or a mapping, found {}",
-                            item.kind()
-                        ),
-                    );
-                    continue;
-                }
-            }
-            if call.name.is_empty() {
-                self.schema(at, "a dependency needs `role:` (the role's name)");
+            let Some(call) = self.role_entry(&file, item, &mut inner, RoleEntry::Dependency) else {
                 continue;
-            }
+            };
             self.role(call, &inner, play_vars);
         }
     }

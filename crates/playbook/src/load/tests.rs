@@ -123,3 +123,54 @@ fn unsupported_option_is_named() {
         ["6:9 option `purge_stacks` of amazon.aws.cloudformation is not supported by runbook"]
     );
 }
+
+#[test]
+fn role_entries_refuse_what_runbook_cannot_do_in_roles_and_dependencies() {
+    let dir = tempfile::tempdir().unwrap();
+    let role = dir.path().join("roles/r");
+    std::fs::create_dir_all(role.join("tasks")).unwrap();
+    std::fs::create_dir_all(role.join("meta")).unwrap();
+    std::fs::create_dir_all(dir.path().join("roles/d/tasks")).unwrap();
+    std::fs::write(role.join("tasks/main.yml"), "- debug: {msg: r}\n").unwrap();
+    std::fs::write(
+        dir.path().join("roles/d/tasks/main.yml"),
+        "- debug: {msg: d}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        role.join("meta/main.yml"),
+        "dependencies:\n  - role: d\n    become: true\n  - 7\n  - {x: 1}\n",
+    )
+    .unwrap();
+    let path = dir.path().join("play.yml");
+    std::fs::write(
+        &path,
+        "- hosts: localhost\n  roles:\n    - role: r\n      delegate_to: elsewhere\n    - {vars: {a: 1}}\n",
+    )
+    .unwrap();
+    let errors = load(&path, &IndexMap::new(), &runbook_modules::registry()).unwrap_err();
+    let shown: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            let at = e.location.as_ref().expect("a location");
+            format!(
+                "{}:{} {}",
+                at.file.file_name().unwrap().to_string_lossy(),
+                at.span,
+                e.message
+            )
+        })
+        .collect();
+    for expected in [
+        "play.yml:4:7 `delegate_to` on a role is not supported by runbook",
+        "play.yml:5:7 a `roles` entry needs `role:` (the role's name)",
+        "main.yml:3:5 `become` on a role is not supported by runbook",
+        "main.yml:4:5 a dependency must be a role name or a mapping, found an integer",
+        "main.yml:5:5 a dependency needs `role:` (the role's name)",
+    ] {
+        assert!(
+            shown.iter().any(|s| s == expected),
+            "{expected}\n{shown:#?}"
+        );
+    }
+}
