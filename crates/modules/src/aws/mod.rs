@@ -126,6 +126,24 @@ pub(crate) trait Retrying {
 /// Where a role's CloudFormation templates may be, besides its directory.
 pub(crate) const TEMPLATE_DIRS: &[&str] = &["files", "templates"];
 
+/// The options of the task that undoes a present one: the options that
+/// say which thing where (`which`), and `state: absent`. `None` when the
+/// task already deletes.
+pub(crate) fn absent_args(
+    args: &IndexMap<String, Json>,
+    which: &[&str],
+) -> Option<IndexMap<String, Json>> {
+    if args.get("state").is_some_and(|s| s == "absent") {
+        return None;
+    }
+    let mut undo: IndexMap<String, Json> = which
+        .iter()
+        .filter_map(|k| Some((k.to_string(), args.get(*k)?.clone())))
+        .collect();
+    undo.insert("state".into(), Json::String("absent".into()));
+    Some(undo)
+}
+
 /// Parses a template body: `runbook_cfn::parse`, or a module's cache of it
 /// (a template is often shared by many tasks).
 pub(crate) type ParseTemplate<'a> =

@@ -160,14 +160,7 @@ impl Module for CloudFormation {
     }
 
     fn teardown(&self, args: &IndexMap<String, Json>) -> Option<Teardown> {
-        if args.get("state").is_some_and(|s| s == "absent") {
-            return None;
-        }
-        let mut undo: IndexMap<String, Json> = WHERE
-            .iter()
-            .filter_map(|k| Some((k.to_string(), args.get(*k)?.clone())))
-            .collect();
-        undo.insert("state".into(), Json::String("absent".into()));
+        let undo = super::absent_args(args, &WHERE)?;
         let stack = args.get("stack_name").and_then(Json::as_str).unwrap_or("?");
         Some(Teardown {
             name: format!("delete {stack}"),

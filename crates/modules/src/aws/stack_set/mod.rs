@@ -196,14 +196,7 @@ impl Module for StackSet {
     /// Deletes the instances (their stacks too, unless the task kept them
     /// with `purge_stacks: false`), then the stack set.
     fn teardown(&self, args: &IndexMap<String, Json>) -> Option<Teardown> {
-        if args.get("state").is_some_and(|s| s == "absent") {
-            return None;
-        }
-        let mut undo: IndexMap<String, Json> = WHERE
-            .iter()
-            .filter_map(|k| Some((k.to_string(), args.get(*k)?.clone())))
-            .collect();
-        undo.insert("state".into(), Json::String("absent".into()));
+        let mut undo = super::absent_args(args, &WHERE)?;
         if let Some(purge) = args.get("purge_stacks") {
             undo.insert("purge_stacks".into(), purge.clone());
         }
