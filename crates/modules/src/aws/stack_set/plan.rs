@@ -369,6 +369,20 @@ pub fn group_pairs(pairs: &BTreeSet<(String, String)>) -> Vec<Targets> {
         .collect()
 }
 
+/// The operations on instances grouped by OU: each OU's account × region
+/// products, limited to those accounts of the OU (INTERSECTION).
+fn within_ous(
+    by_ou: BTreeMap<String, BTreeSet<(String, String)>>,
+) -> impl Iterator<Item = Targets> {
+    by_ou.into_iter().flat_map(|(ou, pairs)| {
+        group_pairs(&pairs).into_iter().map(move |t| Targets {
+            organizational_units: vec![ou.clone()],
+            account_filter_type: Some("INTERSECTION".into()),
+            ..t
+        })
+    })
+}
+
 /// `regions` in the order the task gives them.
 fn ordered(regions: &BTreeSet<String>, order: &[String]) -> Vec<String> {
     let mut out: Vec<String> = order
@@ -612,13 +626,7 @@ fn service_managed_instances(
             ));
         }
     }
-    for (ou, pairs) in by_ou {
-        for mut t in group_pairs(&pairs) {
-            t.organizational_units = vec![ou.clone()];
-            t.account_filter_type = Some("INTERSECTION".into());
-            plan.deletes.push(t);
-        }
-    }
+    plan.deletes.extend(within_ous(by_ou));
 
     if !plan.updates_set() {
         let mut by_ou: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
@@ -637,13 +645,7 @@ fn service_managed_instances(
                 ));
             }
         }
-        for (ou, pairs) in by_ou {
-            for mut t in group_pairs(&pairs) {
-                t.organizational_units = vec![ou.clone()];
-                t.account_filter_type = Some("INTERSECTION".into());
-                plan.outdated.push(t);
-            }
-        }
+        plan.outdated.extend(within_ous(by_ou));
     }
 }
 
