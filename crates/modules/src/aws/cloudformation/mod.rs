@@ -17,6 +17,7 @@ mod watch;
 pub(crate) use analysis::read_template;
 pub(crate) use analysis::StackFacts;
 pub(crate) use directory::StackDirectory;
+pub(crate) use spec::ParamSpec;
 pub(crate) use watch::Watches;
 
 use crate::aws::Retrying;
@@ -542,8 +543,8 @@ macro_rules! stack_arguments {
     ($builder:expr, $spec:expr) => {
         $builder
             .stack_name(&$spec.name)
-            .set_parameters(Some(parameters_of($spec)))
-            .set_tags(tags_of($spec))
+            .set_parameters(Some(parameters_of(&$spec.parameters)))
+            .set_tags(tags_of($spec.tags.as_ref()))
             .set_capabilities(Some(capabilities_of($spec)))
             .set_template_body($spec.body.clone())
             .set_template_url($spec.url.clone())
@@ -554,8 +555,9 @@ macro_rules! stack_arguments {
 
 mod change_set;
 
-pub(super) fn parameters_of(spec: &StackSpec) -> Vec<Parameter> {
-    spec.parameters
+/// The parameters of a stack or stack set call, as the task gives them.
+pub(crate) fn parameters_of(parameters: &[ParamSpec]) -> Vec<Parameter> {
+    parameters
         .iter()
         .map(|p| {
             let mut b = Parameter::builder().parameter_key(&p.key);
@@ -569,8 +571,9 @@ pub(super) fn parameters_of(spec: &StackSpec) -> Vec<Parameter> {
         .collect()
 }
 
-pub(super) fn tags_of(spec: &StackSpec) -> Option<Vec<Tag>> {
-    spec.tags.as_ref().map(|tags| {
+/// The tags of a stack or stack set call; `None` leaves them as they are.
+pub(crate) fn tags_of(tags: Option<&IndexMap<String, String>>) -> Option<Vec<Tag>> {
+    tags.map(|tags| {
         tags.iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect()

@@ -2,13 +2,12 @@
 //! the waits for its operations, and the failure of an operation told per
 //! instance.
 
-use crate::aws::Retrying;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::types::{
     AccountFilterType, AutoDeployment as SdkAutoDeployment, CallAs, Capability, ConcurrencyMode,
-    DeploymentTargets, ManagedExecution, Parameter, PermissionModels, RegionConcurrencyType,
-    StackInstanceSummary, StackSetOperationPreferences, Tag,
+    DeploymentTargets, ManagedExecution, PermissionModels, RegionConcurrencyType,
+    StackInstanceSummary, StackSetOperationPreferences,
 };
 use aws_sdk_cloudformation::Client;
 use runbook_aws::Target;
@@ -18,6 +17,8 @@ use serde_json::Value as Json;
 use super::plan::{Deployed, Instance, Targets};
 use super::report;
 use super::spec::{AutoDeployment, PermissionModel, Preferences, StackSetSpec};
+use crate::aws::cloudformation::{parameters_of, tags_of};
+use crate::aws::Retrying;
 
 /// Why a mutating call did not start.
 #[derive(Debug)]
@@ -93,8 +94,8 @@ macro_rules! stack_set_arguments {
             .set_description($spec.description.clone())
             .set_template_body($spec.body.clone())
             .set_template_url($spec.url.clone())
-            .set_parameters(Some(parameters_of($spec)))
-            .set_tags(tags_of($spec))
+            .set_parameters(Some(parameters_of(&$spec.parameters)))
+            .set_tags(tags_of($spec.tags.as_ref()))
             .set_capabilities(capabilities_of($spec))
             .set_administration_role_arn($spec.administration_role_arn.clone())
             .set_execution_role_name($spec.execution_role_name.clone())
@@ -583,29 +584,6 @@ fn preferences(p: &Preferences, regions: &[String]) -> Option<StackSetOperationP
             .set_concurrency_mode(p.concurrency_mode.as_deref().map(ConcurrencyMode::from))
             .build(),
     )
-}
-
-fn parameters_of(spec: &StackSetSpec) -> Vec<Parameter> {
-    spec.parameters
-        .iter()
-        .map(|p| {
-            let mut b = Parameter::builder().parameter_key(&p.key);
-            if p.use_previous {
-                b = b.use_previous_value(true);
-            } else if let Some(v) = &p.value {
-                b = b.parameter_value(v);
-            }
-            b.build()
-        })
-        .collect()
-}
-
-fn tags_of(spec: &StackSetSpec) -> Option<Vec<Tag>> {
-    spec.tags.as_ref().map(|tags| {
-        tags.iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect()
-    })
 }
 
 fn capabilities_of(spec: &StackSetSpec) -> Option<Vec<Capability>> {

@@ -8,14 +8,7 @@ use indexmap::IndexMap;
 use runbook_module::schema::{flag, json_kind};
 use runbook_module::Json;
 
-/// One template parameter as the task gives it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParamSpec {
-    pub key: String,
-    /// `None` with `use_previous_value`.
-    pub value: Option<String>,
-    pub use_previous: bool,
-}
+pub(crate) use crate::aws::cloudformation::ParamSpec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PermissionModel {
