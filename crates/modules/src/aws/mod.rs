@@ -126,6 +126,24 @@ pub(crate) trait Retrying {
 /// Where a role's CloudFormation templates may be, besides its directory.
 pub(crate) const TEMPLATE_DIRS: &[&str] = &["files", "templates"];
 
+/// Every option but the connection and `state`, when all are known before
+/// running: two tasks on one stack or stack set that want it differently
+/// would change it back and forth on every run (the graph says so).
+pub(crate) fn settings(cx: &mut Analysis<'_>) -> Option<Json> {
+    let mut out = serde_json::Map::new();
+    let args: Vec<(String, runbook_module::Arg)> = cx
+        .args
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "profile" | "region" | "endpoint_url" | "state"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, arg) in args {
+        let value = cx.engine.render(&arg.value, cx.scope).ok()?;
+        out.insert(key, value);
+    }
+    Some(Json::Object(out))
+}
+
 /// The options of the task that undoes a present one: the options that
 /// say which thing where (`which`), and `state: absent`. `None` when the
 /// task already deletes.

@@ -100,7 +100,7 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         });
     }
     if !stack.state_absent {
-        facts.settings = settings(cx);
+        facts.settings = crate::aws::settings(cx);
     }
     if let (Some(template), Some(stack_name)) = (&stack.template, &stack.stack_name) {
         let ctx = runbook_cfn::NameContext {
@@ -289,22 +289,6 @@ pub(crate) fn read_template(
         );
     }
     None
-}
-
-/// Every option but where the stack is, when all are known before running.
-fn settings(cx: &mut Analysis<'_>) -> Option<Json> {
-    let mut out = serde_json::Map::new();
-    let args: Vec<(String, runbook_module::Arg)> = cx
-        .args
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "profile" | "region" | "endpoint_url" | "state"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for (key, arg) in args {
-        let value = cx.engine.render(&arg.value, cx.scope).ok()?;
-        out.insert(key, value);
-    }
-    Some(Json::Object(out))
 }
 
 /// The task's template parameters against the template's declarations:

@@ -36,7 +36,7 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
     };
     let template = read_template(cx, &mut facts.inputs, "stack set");
     if !absent {
-        facts.settings = settings(cx);
+        facts.settings = crate::aws::settings(cx);
     }
     match (&placement, &name) {
         (Placement::Account(_), Some(name)) => facts.owns.push(Owned {
@@ -127,22 +127,4 @@ pub(crate) fn analyse(cx: &mut Analysis<'_>) -> StaticFacts {
         );
     }
     facts
-}
-
-/// Every option but where the stack set is, when all are known before
-/// running: two tasks on one stack set that want it differently would
-/// change it back and forth on every run (the graph says so).
-fn settings(cx: &mut Analysis<'_>) -> Option<Json> {
-    let mut out = serde_json::Map::new();
-    let args: Vec<(String, runbook_module::Arg)> = cx
-        .args
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "profile" | "region" | "endpoint_url" | "state"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for (key, arg) in args {
-        let value = cx.engine.render(&arg.value, cx.scope).ok()?;
-        out.insert(key, value);
-    }
-    Some(Json::Object(out))
 }
