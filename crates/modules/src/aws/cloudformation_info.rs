@@ -6,7 +6,7 @@ use runbook_aws::{AwsError, Target};
 use runbook_module::schema::flag;
 use runbook_module::{
     Analysis, BoxFuture, Call, Module, ModuleFailure, ModuleOutput, ModuleSpec, OptionKind,
-    OptionSpec, Owned, Placement, Services, StaticFacts,
+    OptionSpec, Services, StaticFacts,
 };
 use serde_json::{json, Value as Json};
 
@@ -54,19 +54,7 @@ impl Module for CloudFormationInfo {
 
     /// A named stack is read in file order with the tasks that change it.
     fn analyse(&self, cx: &mut Analysis<'_>) -> StaticFacts {
-        let placement = super::placement(cx);
-        let owns = match (&placement, cx.text_now("stack_name").now().flatten()) {
-            (Placement::Account(_), Some(name)) => vec![Owned {
-                kind: "stack",
-                name,
-            }],
-            _ => Vec::new(),
-        };
-        StaticFacts {
-            placement,
-            owns,
-            ..StaticFacts::default()
-        }
+        super::reads_only(cx, "stack_name", "stack")
     }
 
     fn run<'a>(&'a self, call: Call<'a>) -> BoxFuture<'a, Result<ModuleOutput, ModuleFailure>> {

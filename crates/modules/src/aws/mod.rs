@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 use runbook_aws::Target;
 use runbook_module::{
     AccountKey, Analysis, ErrorKind, Json, Known, ModuleFailure, OptionKind, OptionSpec, Placement,
-    PlaybookError, Services,
+    PlaybookError, Services, StaticFacts,
 };
 
 pub use context::{AwsContext, RunnerSettings};
@@ -142,6 +142,22 @@ pub(crate) fn settings(cx: &mut Analysis<'_>) -> Option<Json> {
         out.insert(key, value);
     }
     Some(Json::Object(out))
+}
+
+/// What a task that only reads a thing (a stack, a stack set) tells the
+/// graph: where it acts, and the thing `option` names, so that it keeps its
+/// file order with the tasks that change that thing.
+pub(crate) fn reads_only(cx: &mut Analysis<'_>, option: &str, kind: &'static str) -> StaticFacts {
+    let placement = placement(cx);
+    let owns = match (&placement, cx.text_now(option).now().flatten()) {
+        (Placement::Account(_), Some(name)) => vec![runbook_module::Owned { kind, name }],
+        _ => Vec::new(),
+    };
+    StaticFacts {
+        placement,
+        owns,
+        ..StaticFacts::default()
+    }
 }
 
 /// The options of the task that undoes a present one: the options that

@@ -8,7 +8,7 @@ use runbook_aws::Target;
 use runbook_module::schema::flag;
 use runbook_module::{
     Analysis, Arg, BoxFuture, Call, ErrorKind, Module, ModuleFailure, ModuleOutput, ModuleSpec,
-    OptionKind, OptionSpec, Owned, Placement, PlaybookError, Services, StaticFacts,
+    OptionKind, OptionSpec, PlaybookError, Services, StaticFacts,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -64,19 +64,7 @@ impl Module for StackSetInfo {
 
     /// Read in file order with the tasks that change the stack set.
     fn analyse(&self, cx: &mut Analysis<'_>) -> StaticFacts {
-        let placement = super::super::placement(cx);
-        let owns = match (&placement, cx.text_now("name").now().flatten()) {
-            (Placement::Account(_), Some(name)) => vec![Owned {
-                kind: "stack set",
-                name,
-            }],
-            _ => Vec::new(),
-        };
-        StaticFacts {
-            placement,
-            owns,
-            ..StaticFacts::default()
-        }
+        super::super::reads_only(cx, "name", "stack set")
     }
 
     fn run<'a>(&'a self, call: Call<'a>) -> BoxFuture<'a, Result<ModuleOutput, ModuleFailure>> {
